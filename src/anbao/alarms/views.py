@@ -1,0 +1,15 @@
+"""alarms pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from anbao.accounts.decorators import cap_required
+from anbao.accounts.roles import Cap
+
+
+@cap_required(Cap.ALARMS_VIEW)
+def index(request: HttpRequest) -> HttpResponse:
+    """Show the alarms overview."""
+    return render(request, "alarms/index.html", {})

@@ -1,0 +1,15 @@
+"""screening pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from anbao.accounts.decorators import cap_required
+from anbao.accounts.roles import Cap
+
+
+@cap_required(Cap.SCREENING_VIEW)
+def index(request: HttpRequest) -> HttpResponse:
+    """Show the screening overview."""
+    return render(request, "screening/index.html", {})
