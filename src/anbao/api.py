@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -15,6 +16,7 @@ from anbao.accounts.api import router as accounts_router
 from anbao.core.api import router as core_router
 from anbao.core.errors import DomainError
 from anbao.sites.api import router as sites_router
+from anbao.sites.device_api import router as devices_router
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,16 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     docs_url="/docs",
+    docs_decorator=login_required,
 )
 
 
 def _error(
-    request: HttpRequest, status: int, code: str, message: str, problems: list[dict[str, Any]] | None = None
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    problems: list[dict[str, Any]] | None = None,
 ) -> HttpResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if problems:
@@ -51,7 +58,11 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
         problems.append(
-            {"field": ".".join(loc) or "body", "code": str(err.get("type", "invalid")), "message": str(err.get("msg", ""))}
+            {
+                "field": ".".join(loc) or "body",
+                "code": str(err.get("type", "invalid")),
+                "message": str(err.get("msg", "")),
+            }
         )
     return _error(request, 422, "request.invalid", "The request is not valid.", problems)
 
@@ -101,3 +112,4 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/sites", sites_router)
+api.add_router("/devices", devices_router)

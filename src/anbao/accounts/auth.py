@@ -1,10 +1,19 @@
-"""API authentication (session, user bearer token, device token) and capability checks."""
+"""API authentication (session, user bearer token, device token) with capability checks.
+
+Access is declared once per operation (or router) through its ``auth=``:
+
+- ``need(Cap.X)``: a logged-in user (session or personal token) holding capability X;
+- ``USER_AUTH``: any logged-in user, whatever the role;
+- ``DEVICE_AUTH``: a device token (the route then checks that the device is its own);
+- ``auth=None``: open; only for routes whose payload carries its own secret.
+
+The capability is checked during authentication, before the payload is parsed, so a caller
+without the right gets 403 whatever they send.
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer
@@ -17,10 +26,16 @@ from anbao.core.errors import DomainError, Forbidden
 from anbao.core.middleware import client_ip
 from anbao.core.models import AuditSource
 
-F = TypeVar("F", bound=Callable[..., Any])
+DEVICE_TOKEN_PREFIX = "abd_"  # noqa: S105  (a public prefix, not a secret)
+USER_TOKEN_PREFIX = "abu_"  # noqa: S105  (a public prefix, not a secret)
 
-DEVICE_TOKEN_PREFIX = "abd_"
-USER_TOKEN_PREFIX = "abu_"
+
+def require_cap(user: Any, cap: Cap | None) -> None:
+    """Raise ``auth.forbidden`` unless ``user`` holds ``cap`` (None: any logged-in user)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise DomainError("auth.unauthenticated", "Log in or send a token.", status=401)
+    if cap is not None and not user.can(cap):
+        raise Forbidden("auth.forbidden", f"Your role may not do this ({cap.value}).")
 
 
 def _set_user_context(request: HttpRequest, user: User) -> None:
@@ -38,21 +53,32 @@ def _set_user_context(request: HttpRequest, user: User) -> None:
 class UserSession(SessionAuth):
     """A logged-in browser session (CSRF-checked on unsafe methods)."""
 
+    def __init__(self, cap: Cap | None = None) -> None:
+        super().__init__()
+        self.cap = cap
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        """Return the session's active user, or None."""
+        """Return the session's active user if it holds the capability."""
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_active:
-            return user
-        return None
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        require_cap(user, self.cap)
+        return user
 
 
 class UserToken(HttpBearer):
-    """``Authorization: Bearer abu_...``: a user's API token."""
+    """``Authorization: Bearer abu_...``: a user's personal API token."""
+
+    def __init__(self, cap: Cap | None = None) -> None:
+        super().__init__()
+        self.cap = cap
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         """Return the token's user, refusing device tokens on user endpoints."""
         if token.startswith(DEVICE_TOKEN_PREFIX):
-            raise Forbidden("auth.device_token_not_allowed", "A device token cannot call a user endpoint.")
+            raise Forbidden(
+                "auth.device_token_not_allowed", "A device token cannot call a user endpoint."
+            )
         row = (
             ApiToken.objects.select_related("user")
             .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
@@ -63,6 +89,7 @@ class UserToken(HttpBearer):
             return None
         if not row.user.is_active:
             return None
+        require_cap(row.user, self.cap)
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         _set_user_context(request, row.user)
         return row.user
@@ -83,43 +110,34 @@ class DeviceToken(HttpBearer):
         if cred is None:
             return None
         device = cred.device
-        request.device = device  # type: ignore[attr-defined]  # set for the route to read
         audit.set_context(
             audit.AuditContext(
-                actor_label=f"device:{device.external_id}", source=AuditSource.DEVICE, ip=client_ip(request)
+                actor_label=f"device:{device.external_id}",
+                source=AuditSource.DEVICE,
+                ip=client_ip(request),
             )
         )
         return device
 
 
-USER_AUTH = [UserSession(), UserToken()]
+def need(cap: Cap | None) -> list[Any]:
+    """Return the ``auth=`` value for routes open to users holding ``cap``."""
+    return [UserSession(cap), UserToken(cap)]
+
+
+USER_AUTH = need(None)
 DEVICE_AUTH = [DeviceToken()]
 
 
-def require_cap(user: Any, cap: Cap) -> None:
-    """Raise ``auth.forbidden`` unless ``user`` holds ``cap``."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        raise DomainError("auth.unauthenticated", "Log in or send a token.", status=401)
-    if not user.can(cap):
-        raise Forbidden("auth.forbidden", f"Your role may not do this ({cap.value}).")
-
-
-def requires(cap: Cap) -> Callable[[F], F]:
-    """Mark an API operation as needing ``cap``; the role matrix test reads the mark."""
-
-    def decorate(func: F) -> F:
-        @functools.wraps(func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            require_cap(getattr(request, "auth", None) or request.user, cap)
-            return func(request, *args, **kwargs)
-
-        wrapper._anbao_cap = cap  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
-def device_only(func: F) -> F:
-    """Mark an API operation as callable by a device token only."""
-    func._anbao_device = True  # type: ignore[attr-defined]
-    return func
+def access_of(auth_callbacks: Any) -> tuple[str, Cap | None]:
+    """Classify a route's auth: public, device, any_user, or cap (with the capability)."""
+    callbacks = list(auth_callbacks or [])
+    if not callbacks:
+        return "public", None
+    if all(isinstance(cb, DeviceToken) for cb in callbacks):
+        return "device", None
+    caps = {cb.cap for cb in callbacks if isinstance(cb, UserSession | UserToken)}
+    if len(caps) != 1:
+        return "mixed", None
+    cap = caps.pop()
+    return ("any_user", None) if cap is None else ("cap", cap)

@@ -24,7 +24,7 @@ def cap_required(cap: Cap) -> Callable[[View], View]:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not user.can(cap):  # type: ignore[union-attr]
+            if not user.can(cap):
                 return render(request, "403.html", {"cap": cap.value}, status=403)
             return view(request, *args, **kwargs)
 

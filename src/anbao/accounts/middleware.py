@@ -15,11 +15,14 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Handle one request."""
         user = getattr(request, "user", None)
-        lang = getattr(user, "language", None) if user is not None and user.is_authenticated else None
+        lang = (
+            getattr(user, "language", None) if user is not None and user.is_authenticated else None
+        )
         if lang:
             translation.activate(lang)
-            request.LANGUAGE_CODE = lang  # type: ignore[attr-defined]  # Django sets it the same way
+            request.LANGUAGE_CODE = lang
         response = self.get_response(request)
         if lang:
             response.headers.setdefault("Content-Language", lang)

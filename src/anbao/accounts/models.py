@@ -72,7 +72,9 @@ class ApiToken(models.Model):
 class DeviceCredential(models.Model):
     """A device's token: enrolled once with a one-time code, rotatable and revocable."""
 
-    device = models.OneToOneField("sites.Device", on_delete=models.CASCADE, related_name="credential")
+    device = models.OneToOneField(
+        "sites.Device", on_delete=models.CASCADE, related_name="credential"
+    )
     enrolment_digest = models.CharField(max_length=64, blank=True)
     enrolment_expires_at = models.DateTimeField(null=True, blank=True)
     token_prefix = models.CharField(max_length=12, blank=True)

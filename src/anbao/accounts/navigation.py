@@ -41,5 +41,7 @@ def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
         if not user.can(entry.cap):
             continue
         url = reverse(entry.url_name)
-        out.append({"url": url, "label": entry.label, "active": path.startswith(url) and url != "/"})
+        out.append(
+            {"url": url, "label": entry.label, "active": path.startswith(url) and url != "/"}
+        )
     return out

@@ -42,7 +42,9 @@ def set_language(*, user: User, language: str) -> User:
     if before != lang:
         user.language = lang
         user.save(update_fields=["language"])
-        audit.record("accounts.language_set", obj=user, before={"language": before}, after={"language": lang})
+        audit.record(
+            "accounts.language_set", obj=user, before={"language": before}, after={"language": lang}
+        )
     return user
 
 
@@ -92,7 +94,9 @@ def create_user(
     checkpoints = list(Checkpoint.objects.filter(code__in=checkpoint_codes or []))
     missing_c = set(checkpoint_codes or []) - {c.code for c in checkpoints}
     if missing_c:
-        problems.append(FieldProblem("checkpoints", f"unknown checkpoints: {', '.join(sorted(missing_c))}"))
+        problems.append(
+            FieldProblem("checkpoints", f"unknown checkpoints: {', '.join(sorted(missing_c))}")
+        )
     if problems:
         raise DomainError("accounts.invalid_user", "The user cannot be created.", problems=problems)
     user = User(
@@ -133,7 +137,9 @@ def issue_api_token(*, user: User, name: str, valid_for: timedelta | None = None
         created_at=now,
         expires_at=now + valid_for if valid_for else None,
     )
-    audit.record("accounts.api_token_issued", obj=token, after={"user": user.username, "name": token.name})
+    audit.record(
+        "accounts.api_token_issued", obj=token, after={"user": user.username, "name": token.name}
+    )
     return secret
 
 
@@ -196,9 +202,13 @@ def redeem_enrolment(*, device_id: str, code: str) -> str:
         or not cred.enrolment_digest
         or not secrets.compare_digest(cred.enrolment_digest, digest)
     ):
-        raise DomainError("accounts.enrolment_invalid", "The enrolment code is wrong or already used.", status=403)
+        raise DomainError(
+            "accounts.enrolment_invalid", "The enrolment code is wrong or already used.", status=403
+        )
     if cred.enrolment_expires_at is None or cred.enrolment_expires_at <= now:
-        raise DomainError("accounts.enrolment_expired", "The enrolment code has expired.", status=403)
+        raise DomainError(
+            "accounts.enrolment_expired", "The enrolment code has expired.", status=403
+        )
     token = DeviceCredential.new_token()
     cred.token_digest = DeviceCredential.digest_of(token)
     cred.token_prefix = token[:12]
@@ -206,7 +216,9 @@ def redeem_enrolment(*, device_id: str, code: str) -> str:
     cred.enrolment_expires_at = None
     cred.enrolled_at = now
     cred.save()
-    audit.record("accounts.device_enrolled", obj=cred.device, after={"token_prefix": cred.token_prefix})
+    audit.record(
+        "accounts.device_enrolled", obj=cred.device, after={"token_prefix": cred.token_prefix}
+    )
     return token
 
 
@@ -216,7 +228,9 @@ def rotate_device_token(*, device_id: str) -> str:
     device = _device(device_id)
     cred = DeviceCredential.objects.select_for_update().filter(device=device).first()
     if cred is None or not cred.token_digest or cred.revoked_at is not None:
-        raise DomainError("accounts.device_not_enrolled", f"Device {device_id!r} holds no live token.", status=409)
+        raise DomainError(
+            "accounts.device_not_enrolled", f"Device {device_id!r} holds no live token.", status=409
+        )
     old_prefix = cred.token_prefix
     token = DeviceCredential.new_token()
     cred.token_digest = DeviceCredential.digest_of(token)
@@ -238,9 +252,13 @@ def revoke_device_token(*, device_id: str) -> None:
     device = _device(device_id)
     cred = DeviceCredential.objects.select_for_update().filter(device=device).first()
     if cred is None or (cred.revoked_at is not None and not cred.enrolment_digest):
-        raise DomainError("accounts.device_not_enrolled", f"Device {device_id!r} holds no credential.", status=409)
+        raise DomainError(
+            "accounts.device_not_enrolled", f"Device {device_id!r} holds no credential.", status=409
+        )
     cred.revoked_at = clock.now()
     cred.enrolment_digest = ""
     cred.enrolment_expires_at = None
     cred.save()
-    audit.record("accounts.device_token_revoked", obj=device, before={"token_prefix": cred.token_prefix})
+    audit.record(
+        "accounts.device_token_revoked", obj=device, before={"token_prefix": cred.token_prefix}
+    )

@@ -24,8 +24,10 @@ class AuditContext:
     ip: str | None = None
 
 
+# AuditContext is a frozen dataclass, so sharing the default instance is safe.
 _context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
-    "anbao_audit_context", default=AuditContext()
+    "anbao_audit_context",
+    default=AuditContext(),  # noqa: B039
 )
 
 

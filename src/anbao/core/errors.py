@@ -25,7 +25,7 @@ class FieldProblem:
 
 @dataclass
 class DomainError(Exception):
-    """A business rule refused an operation; ``code`` is stable, e.g. ``sites.unknown_reference``."""
+    """A business rule refused an operation; ``code`` is stable (``sites.unknown_reference``)."""
 
     code: str
     message: str

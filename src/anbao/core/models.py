@@ -61,3 +61,22 @@ class FailedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.handler}"
+
+
+class ProcessedMessage(models.Model):
+    """A receipt for a device message id or nonce, so that a replay changes nothing."""
+
+    source = models.CharField(max_length=100, help_text="who sent it, e.g. device:GS-A1-1")
+    message_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField()
+    result = models.JSONField(null=True, blank=True, help_text="the answer given the first time")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "message_id"], name="processed_message_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}#{self.message_id}"

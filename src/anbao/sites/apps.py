@@ -9,3 +9,10 @@ class SitesConfig(AppConfig):
     name = "anbao.sites"
     label = "sites"
     verbose_name = "Sites"
+
+    def ready(self) -> None:
+        """Plug the sites domain's simulated devices into the demo simulator."""
+        from anbao.core import simulation
+        from anbao.sites.simulation import fleet
+
+        simulation.register("sites", fleet)  # type: ignore[arg-type]

@@ -1,0 +1,232 @@
+"""Generated demo people and staff: plausible, deterministic, and never real persons.
+
+Names are drawn at random from common surname and given-name characters; ID numbers carry a
+valid GB 11643-1999 check digit but a serial range (9xx) that marks them as test data.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import date, timedelta
+from pathlib import Path
+
+SURNAMES = [
+    ("王", "Wang"),
+    ("李", "Li"),
+    ("张", "Zhang"),
+    ("刘", "Liu"),
+    ("陈", "Chen"),
+    ("杨", "Yang"),
+    ("黄", "Huang"),
+    ("赵", "Zhao"),
+    ("吴", "Wu"),
+    ("周", "Zhou"),
+    ("徐", "Xu"),
+    ("孙", "Sun"),
+    ("马", "Ma"),
+    ("朱", "Zhu"),
+    ("胡", "Hu"),
+    ("郭", "Guo"),
+    ("何", "He"),
+    ("林", "Lin"),
+    ("高", "Gao"),
+    ("罗", "Luo"),
+    ("郑", "Zheng"),
+    ("梁", "Liang"),
+    ("沈", "Shen"),
+    ("钱", "Qian"),
+]
+GIVEN = [
+    ("伟", "Wei"),
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("丽", "Li"),
+    ("强", "Qiang"),
+    ("磊", "Lei"),
+    ("洋", "Yang"),
+    ("艳", "Yan"),
+    ("勇", "Yong"),
+    ("军", "Jun"),
+    ("杰", "Jie"),
+    ("娟", "Juan"),
+    ("涛", "Tao"),
+    ("明", "Ming"),
+    ("超", "Chao"),
+    ("秀", "Xiu"),
+    ("霞", "Xia"),
+    ("平", "Ping"),
+    ("刚", "Gang"),
+    ("桂", "Gui"),
+    ("浩", "Hao"),
+    ("宇", "Yu"),
+    ("晨", "Chen"),
+    ("欣", "Xin"),
+    ("嘉", "Jia"),
+    ("怡", "Yi"),
+    ("博", "Bo"),
+    ("文", "Wen"),
+]
+# Districts: Tongxiang (Wuzhen), Hangzhou Xihu, Beijing Chaoyang, Shanghai Xuhui, Shenzhen Nanshan.
+REGIONS = ["330483", "330106", "110105", "310104", "440305", "320106", "510107"]
+FOREIGN = [
+    ("GBR", "Smith", "Oliver"),
+    ("USA", "Johnson", "Emma"),
+    ("DEU", "Müller", "Lukas"),
+    ("FRA", "Martin", "Chloé"),
+    ("RUS", "Ivanov", "Dmitry"),
+    ("BRA", "Silva", "Ana"),
+    ("KEN", "Otieno", "Achieng"),
+    ("IND", "Sharma", "Priya"),
+    ("SGP", "Tan", "Wei Ling"),
+]
+CATEGORIES = [("D", 0.55), ("E", 0.15), ("S", 0.12), ("C", 0.08), ("T", 0.06), ("VIP", 0.04)]
+ORGANISATIONS = {
+    "D": ["Delegation of Zhejiang Digital Economy", "Global Internet Forum", "Asia Cloud Alliance"],
+    "E": ["Xinhua News Agency", "Zhejiang Daily", "Tech Review International"],
+    "S": ["Conference Secretariat", "Venue Operations"],
+    "C": ["Wuzhen Catering Services", "Stage & AV Contractors"],
+    "T": ["Conference Motor Pool"],
+    "VIP": ["Protocol Office"],
+}
+SKILLS = ["xray", "handheld", "vehicle", "canine", "team_leader", "first_aid", "driver"]
+EMPLOYERS = ["anbao Security Services", "Tongxiang Baoan Co.", "Jiaxing Guard Services"]
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+
+
+def gb11643_check_digit(first17: str) -> str:
+    """Return the GB 11643-1999 check character for the first 17 digits of an ID number."""
+    if len(first17) != 17 or not first17.isdigit():
+        raise ValueError("need exactly 17 digits")
+    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+
+
+def resident_id(region: str, born: date, serial: int, female: bool) -> str:
+    """Return an 18-character resident ID with a valid check digit (serial 900-998: test range)."""
+    seq = 900 + (serial % 50) * 2 + (0 if female else 1)
+    first17 = f"{region}{born:%Y%m%d}{seq:03d}"
+    return first17 + gb11643_check_digit(first17)
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """One generated person to accredit."""
+
+    ref: str
+    name_zh: str
+    family_name: str
+    given_name: str
+    gender: str
+    birth_date: str
+    nationality: str
+    id_type: str
+    id_number: str
+    phone: str
+    organisation: str
+    category: str
+
+
+@dataclass(frozen=True)
+class DemoGuard:
+    """One generated guard for rostering."""
+
+    employee_no: str
+    name_zh: str
+    name_latin: str
+    gender: str
+    employer: str
+    skills: str
+    english_level: str
+    home_base: str
+
+
+def _birth(rng: random.Random, min_age: int, max_age: int) -> date:
+    start = date(2026, 1, 1) - timedelta(days=365 * max_age)
+    return start + timedelta(days=rng.randrange(365 * (max_age - min_age)))
+
+
+def _chinese_name(rng: random.Random) -> tuple[str, str, str]:
+    sur_zh, sur_en = rng.choice(SURNAMES)
+    parts = rng.sample(GIVEN, rng.choice((1, 2)))
+    return sur_zh + "".join(p[0] for p in parts), sur_en, "".join(p[1] for p in parts).capitalize()
+
+
+def generate_people(count: int = 3000, seed: int = 2026) -> Iterator[DemoPerson]:
+    """Yield ``count`` generated people, the same ones for the same seed."""
+    rng = random.Random(seed)  # noqa: S311  (demo data, not security)
+    cats, weights = zip(*CATEGORIES, strict=True)
+    for i in range(count):
+        category = rng.choices(cats, weights)[0]
+        female = rng.random() < 0.45
+        born = _birth(rng, 21, 65)
+        if category in {"D", "E"} and rng.random() < 0.2:
+            nat, family, given = rng.choice(FOREIGN)
+            yield DemoPerson(
+                ref=f"P{i + 1:05d}",
+                name_zh="",
+                family_name=family,
+                given_name=given,
+                gender="F" if female else "M",
+                birth_date=born.isoformat(),
+                nationality=nat,
+                id_type="passport",
+                id_number=f"X{rng.randrange(10**7, 10**8)}",
+                phone=f"+44 7{rng.randrange(10**8, 10**9)}",
+                organisation=rng.choice(ORGANISATIONS[category]),
+                category=category,
+            )
+            continue
+        name_zh, family, given = _chinese_name(rng)
+        yield DemoPerson(
+            ref=f"P{i + 1:05d}",
+            name_zh=name_zh,
+            family_name=family,
+            given_name=given,
+            gender="F" if female else "M",
+            birth_date=born.isoformat(),
+            nationality="CHN",
+            id_type="resident_id",
+            id_number=resident_id(rng.choice(REGIONS), born, i, female),
+            phone=f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
+            organisation=rng.choice(ORGANISATIONS[category]),
+            category=category,
+        )
+
+
+def generate_guards(count: int = 600, seed: int = 7) -> Iterator[DemoGuard]:
+    """Yield ``count`` generated guards with skills; about a quarter are women (pat-down posts)."""
+    rng = random.Random(seed)  # noqa: S311  (demo data, not security)
+    for i in range(count):
+        name_zh, family, given = _chinese_name(rng)
+        female = rng.random() < 0.25
+        skills = {"licence"} | set(rng.sample(SKILLS, rng.randrange(1, 4)))
+        yield DemoGuard(
+            employee_no=f"G{i + 1:04d}",
+            name_zh=name_zh,
+            name_latin=f"{given} {family}",
+            gender="F" if female else "M",
+            employer=rng.choice(EMPLOYERS),
+            skills=";".join(sorted(skills)),
+            english_level=rng.choice(["none", "basic", "working"]),
+            home_base=rng.choice(["Tongxiang barracks", "Wuzhen hotel block B", "Jiaxing depot"]),
+        )
+
+
+def write_csv(path: Path, rows: Iterator[DemoPerson] | Iterator[DemoGuard], kind: type) -> int:
+    """Write generated rows as UTF-8 CSV with a header; return the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [f.name for f in fields(kind)]
+    n = 0
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(asdict(row))
+            n += 1
+    return n

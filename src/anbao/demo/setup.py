@@ -1,0 +1,106 @@
+"""What ``anbao demo`` does before serving: migrate, admin, demo site, demo data, simulation."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.management import call_command
+
+from anbao.accounts import services as accounts
+from anbao.accounts.models import User
+from anbao.accounts.roles import Role
+from anbao.demo.people import DemoGuard, DemoPerson, generate_guards, generate_people, write_csv
+
+DEMO_USERS = [
+    ("clerk", Role.ACCREDITATION_OFFICER),
+    ("leader", Role.CHECKPOINT_LEADER),
+    ("operator", Role.CHECKPOINT_OPERATOR),
+    ("roster", Role.ROSTER_MANAGER),
+    ("commander", Role.COMMANDER),
+    ("police", Role.POLICE_LIAISON),
+    ("planner", Role.PLANNER),
+]
+DEMO_PEOPLE = 3000
+DEMO_GUARDS = 600
+
+
+@dataclass
+class DemoState:
+    """What the demo set-up did, for the summary."""
+
+    admin_password: str | None = None
+    user_passwords: dict[str, str] = field(default_factory=dict)
+    site_loaded: bool = False
+    people_file: Path | None = None
+    guards_file: Path | None = None
+    people: int = 0
+    guards: int = 0
+
+
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def ensure_admin(state: DemoState) -> None:
+    """Create the admin account on first run, remembering its password for one printing."""
+    if User.objects.filter(username="admin").exists():
+        return
+    password = secrets.token_urlsafe(12)
+    accounts.create_user(username="admin", role=Role.ADMIN, password=password, superuser=True)
+    state.admin_password = password
+
+
+def ensure_demo_users(state: DemoState) -> None:
+    """Create one user per role (first run only), so that every view can be tried."""
+    for username, role in DEMO_USERS:
+        if User.objects.filter(username=username).exists():
+            continue
+        password = secrets.token_urlsafe(9)
+        accounts.create_user(username=username, role=role, password=password)
+        state.user_passwords[username] = password
+
+
+def ensure_site(state: DemoState) -> None:
+    """Load the bundled Wuzhen site unless an event exists already."""
+    from anbao.sites import services as sites
+    from anbao.sites.demo import DEMO_SITE_PATH
+    from anbao.sites.models import Event
+
+    if Event.objects.exists():
+        return
+    sites.load_site(DEMO_SITE_PATH)
+    state.site_loaded = True
+
+
+def ensure_demo_data(state: DemoState) -> None:
+    """Write the generated people and guards as import files under ANBAO_HOME/demo."""
+    folder = Path(settings.ANBAO_HOME) / "demo"
+    people, guards = folder / "people.csv", folder / "guards.csv"
+    if not people.exists():
+        state.people = write_csv(people, generate_people(DEMO_PEOPLE), DemoPerson)
+    else:
+        state.people = sum(1 for _ in people.open(encoding="utf-8")) - 1
+    if not guards.exists():
+        state.guards = write_csv(guards, generate_guards(DEMO_GUARDS), DemoGuard)
+    else:
+        state.guards = sum(1 for _ in guards.open(encoding="utf-8")) - 1
+    state.people_file, state.guards_file = people, guards
+
+
+def simulation_start() -> datetime:
+    """Return 06:00 local on the first event day: delegates start arriving then."""
+    from anbao.sites import services as sites
+    from anbao.sites.models import PhaseKind
+
+    event = sites.current_event()
+    if event is None:
+        raise RuntimeError("no event loaded")
+    phase = event.phases.filter(kind=PhaseKind.EVENT).order_by("start_date").first()
+    day = phase.start_date if phase else event.start_date
+    return datetime.combine(day, time(6, 0), tzinfo=ZoneInfo(event.time_zone))
