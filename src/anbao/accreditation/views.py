@@ -1,4 +1,4 @@
-"""accreditation pages."""
+"""Accreditation pages."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ from anbao.accounts.roles import Cap
 
 @cap_required(Cap.ACCREDITATION_VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    """Show the accreditation overview."""
+    """Show the accreditation overview (empty until records exist)."""
     return render(request, "accreditation/index.html", {})

@@ -1,4 +1,4 @@
-"""incidents pages."""
+"""Incidents pages."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ from anbao.accounts.roles import Cap
 
 @cap_required(Cap.INCIDENTS_VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    """Show the incidents overview."""
+    """Show the incident overview (empty until incidents exist)."""
     return render(request, "incidents/index.html", {})

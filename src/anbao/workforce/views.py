@@ -1,4 +1,4 @@
-"""workforce pages."""
+"""Workforce pages."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ from anbao.accounts.roles import Cap
 
 @cap_required(Cap.WORKFORCE_VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    """Show the workforce overview."""
+    """Show the workforce overview (empty until posts and shifts exist)."""
     return render(request, "workforce/index.html", {})
