@@ -33,8 +33,6 @@ class Operation:
         return f"{self.method} {self.path}"
 
 
-
-
 def api_operations() -> list[Operation]:
     """Every operation of the API, with its access mark."""
     ops: list[Operation] = []

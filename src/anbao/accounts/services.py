@@ -262,3 +262,41 @@ def revoke_device_token(*, device_id: str) -> None:
     audit.record(
         "accounts.device_token_revoked", obj=device, before={"token_prefix": cred.token_prefix}
     )
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    """What a device's credential looks like now, for the device page."""
+
+    device: Device
+    status: str  # none | pending | active | revoked
+    token_prefix: str
+    enrolled_at: object
+    rotated_at: object
+    revoked_at: object
+    enrolment_expires_at: object
+
+
+def credential_state(*, device_id: str) -> CredentialState:
+    """Describe a device's credential: none, pending enrolment, active or revoked."""
+    device = _device(device_id)
+    cred = DeviceCredential.objects.filter(device=device).first()
+    if cred is None:
+        return CredentialState(device, "none", "", None, None, None, None)
+    if cred.enrolment_digest:
+        status = "pending"
+    elif cred.revoked_at is not None:
+        status = "revoked"
+    elif cred.token_digest:
+        status = "active"
+    else:
+        status = "none"
+    return CredentialState(
+        device,
+        status,
+        cred.token_prefix,
+        cred.enrolled_at,
+        cred.rotated_at,
+        cred.revoked_at,
+        cred.enrolment_expires_at,
+    )

@@ -1,4 +1,4 @@
-"""Sites app: the event, its venues, zones, checkpoints, lanes, perimeter, airspace, cameras, devices."""
+"""Sites app: the event and its venues, zones, checkpoints, lanes, perimeter, airspace, devices."""
 
 from django.apps import AppConfig
 

@@ -70,16 +70,22 @@ class Zone(models.Model):
     """A numbered access area, as in Olympic accreditation; zones may nest."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="zones")
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="zones", null=True, blank=True)
+    venue = models.ForeignKey(
+        Venue, on_delete=models.CASCADE, related_name="zones", null=True, blank=True
+    )
     number = models.CharField(max_length=10)
     name = models.CharField(max_length=200)
     name_en = models.CharField(max_length=200, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     geometry = models.JSONField(help_text="GeoJSON Polygon")
 
     class Meta:
         ordering = ["number"]
-        constraints = [models.UniqueConstraint(fields=["event", "number"], name="zone_number_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "number"], name="zone_number_unique")
+        ]
         verbose_name = _("zone")
 
     def __str__(self) -> str:
@@ -104,7 +110,11 @@ class Checkpoint(models.Model):
     name_en = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=12, choices=CheckpointKind.choices)
     from_zone = models.ForeignKey(
-        Zone, null=True, blank=True, on_delete=models.PROTECT, related_name="exits",
+        Zone,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exits",
         help_text="empty means from outside every zone",
     )
     to_zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="entrances")
@@ -113,7 +123,9 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering = ["code"]
-        constraints = [models.UniqueConstraint(fields=["event", "code"], name="checkpoint_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "code"], name="checkpoint_code_unique")
+        ]
         verbose_name = _("checkpoint")
 
     def __str__(self) -> str:
@@ -142,7 +154,9 @@ class Lane(models.Model):
 
     class Meta:
         ordering = ["checkpoint__code", "code"]
-        constraints = [models.UniqueConstraint(fields=["checkpoint", "code"], name="lane_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "code"], name="lane_code_unique")
+        ]
         verbose_name = _("lane")
 
     def __str__(self) -> str:
@@ -162,7 +176,9 @@ class PerimeterSegment(models.Model):
     """A guarded polyline with one sensor technology; positions along it are in metres."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="perimeter_segments")
-    venue = models.ForeignKey(Venue, null=True, blank=True, on_delete=models.SET_NULL, related_name="perimeter_segments")
+    venue = models.ForeignKey(
+        Venue, null=True, blank=True, on_delete=models.SET_NULL, related_name="perimeter_segments"
+    )
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=200)
     name_en = models.CharField(max_length=200, blank=True)
@@ -172,7 +188,9 @@ class PerimeterSegment(models.Model):
 
     class Meta:
         ordering = ["code"]
-        constraints = [models.UniqueConstraint(fields=["event", "code"], name="segment_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "code"], name="segment_code_unique")
+        ]
         verbose_name = _("perimeter segment")
 
     def __str__(self) -> str:
@@ -190,7 +208,9 @@ class AlarmSection(models.Model):
 
     class Meta:
         ordering = ["segment__code", "start_m"]
-        constraints = [models.UniqueConstraint(fields=["segment", "code"], name="section_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "code"], name="section_code_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.segment.code}/{self.code}"
@@ -212,7 +232,9 @@ class AirspaceVolume(models.Model):
 
     class Meta:
         ordering = ["code"]
-        constraints = [models.UniqueConstraint(fields=["event", "code"], name="airspace_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "code"], name="airspace_code_unique")
+        ]
         verbose_name = _("airspace volume")
 
     def __str__(self) -> str:
@@ -230,7 +252,9 @@ class Camera(models.Model):
     """A camera: position, mounting height, PTZ limits and intrinsics (for the AR view)."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="cameras")
-    venue = models.ForeignKey(Venue, null=True, blank=True, on_delete=models.SET_NULL, related_name="cameras")
+    venue = models.ForeignKey(
+        Venue, null=True, blank=True, on_delete=models.SET_NULL, related_name="cameras"
+    )
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=8, choices=CameraKind.choices)
@@ -278,7 +302,9 @@ class Device(models.Model):
     kind = models.CharField(max_length=30, choices=DeviceKind.choices)
     lon = models.FloatField(null=True, blank=True)
     lat = models.FloatField(null=True, blank=True)
-    lane = models.ForeignKey(Lane, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices")
+    lane = models.ForeignKey(
+        Lane, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
+    )
     segment = models.ForeignKey(
         PerimeterSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
     )
@@ -288,7 +314,9 @@ class Device(models.Model):
     class Meta:
         ordering = ["external_id"]
         constraints = [
-            models.UniqueConstraint(fields=["event", "external_id"], name="device_external_id_unique")
+            models.UniqueConstraint(
+                fields=["event", "external_id"], name="device_external_id_unique"
+            )
         ]
         verbose_name = _("device")
 

@@ -8,4 +8,5 @@ app_name = "sites"
 urlpatterns = [
     path("map/", views.site_map, name="map"),
     path("devices/", views.devices, name="devices"),
+    path("devices/<str:device_id>/credential/", views.device_credential, name="device_credential"),
 ]

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import segno
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from anbao.accounts import services as accounts
 from anbao.accounts.decorators import cap_required
 from anbao.accounts.roles import Cap
+from anbao.core.errors import DomainError
 from anbao.sites import services as sites
+from anbao.sites.device_api import enrolment_payload
 from anbao.sites.models import (
     CameraKind,
     CheckpointKind,
@@ -100,10 +105,45 @@ def devices(request: HttpRequest) -> HttpResponse:
     """List the devices with their online state, filtered by kind and state."""
     form = DeviceFilterForm(request.GET or None)
     event = sites.current_event()
-    context: dict[str, Any] = {"form": form, "event": event, "page": None}
+    context: dict[str, Any] = {
+        "form": form,
+        "event": event,
+        "page": None,
+        "can_manage": request.user.can(Cap.DEVICE_MANAGE),  # type: ignore[union-attr]
+    }
     if event is not None and (not form.is_bound or form.is_valid()):
         rows = sites.list_devices(event)
         if form.is_bound:
             rows = form.apply(rows)
         context["page"] = Paginator(rows, DEVICE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "sites/devices.html", context)
+
+
+@cap_required(Cap.DEVICE_MANAGE)
+def device_credential(request: HttpRequest, device_id: str) -> HttpResponse:
+    """Show a device's credential; POST issues a one-time enrolment QR or revokes the token."""
+    context: dict[str, Any] = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "enrol":
+                code = accounts.start_enrolment(device_id=device_id)
+                payload = enrolment_payload(device_id, code)
+                context["enrolment"] = {
+                    "code": code,
+                    "qr_svg": mark_safe(segno.make(payload, error="m").svg_inline(scale=5)),  # noqa: S308  (segno's own SVG)
+                }
+            elif action == "revoke":
+                accounts.revoke_device_token(device_id=device_id)
+                context["message"] = _("The device's credential is revoked.")
+            else:
+                context["error"] = _("Unknown action.")
+        except DomainError as exc:
+            if exc.status == 404:
+                raise Http404(exc.message) from exc
+            context["error"] = exc.message
+    try:
+        context["state"] = accounts.credential_state(device_id=device_id)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    return render(request, "sites/device_credential.html", context)

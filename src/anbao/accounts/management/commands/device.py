@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from typing import IO, Any, cast
+from typing import Any, TextIO, cast
 
 import segno
 from django.core.management.base import BaseCommand
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"enrolment code for {device_id} (valid 24 h, one use): {code}")
                 if not opts.get("no_qr"):
                     qr = segno.make(enrolment_payload(device_id, code), error="m")
-                    qr.terminal(out=cast(IO[str], self.stdout), compact=True)
+                    qr.terminal(out=cast(TextIO, self.stdout), compact=True)
             elif opts["action"] == "rotate":
                 token = services.rotate_device_token(device_id=device_id)
                 self.stdout.write(f"new token for {device_id} (shown once): {token}")
