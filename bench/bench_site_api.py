@@ -20,7 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# The floor: the smallest authenticated endpoint, through the same middleware and auth.
+FLOOR_URL = "/api/core/health"
 URLS = [
+    FLOOR_URL,
     "/sites/map/",
     "/api/sites/event",
     "/api/sites/venues",
@@ -121,6 +124,7 @@ def run(n: int, budget_ms: float) -> int:
     print(header)
     print("-" * len(header))
     over: list[str] = []
+    p95s: dict[str, float] = {}
     for url in URLS:
         first = client.get(url)
         if first.status_code != 200:
@@ -139,12 +143,19 @@ def run(n: int, budget_ms: float) -> int:
                 over.append(f"{url} answered {response.status_code}")
                 break
         p50, p95 = statistics.median(times), percentile(times, 95)
+        p95s[url] = p95
         size = len(first.content) / 1024
         flag = "  OVER BUDGET" if p95 > budget_ms else ""
         print(f"{url:34} {200:>6} {size:>7.1f} {p50:>8.1f} {p95:>8.1f} {max(times):>8.1f}{flag}")
         if p95 > budget_ms:
             over.append(f"{url}: p95 {p95:.1f} ms > {budget_ms:.0f} ms")
     print()
+    floor = p95s.get(FLOOR_URL)
+    if floor:
+        print(f"p95 as a multiple of the floor ({FLOOR_URL}, {floor:.1f} ms):")
+        for url in ("/sites/map/", "/api/sites/geojson", "/api/sites/checkpoints"):
+            if url in p95s:
+                print(f"  {url} {p95s[url] / floor:.1f}x")
     if over:
         print("FAILED: " + "; ".join(over))
         return 1

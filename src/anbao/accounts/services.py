@@ -104,8 +104,9 @@ def create_user(
         email=email,
         role=role,
         language=normalise_language(language),
+        # The admin role is the back office's superuser; no other role reaches the admin.
         is_staff=superuser or role == Role.ADMIN,
-        is_superuser=superuser,
+        is_superuser=superuser or role == Role.ADMIN,
     )
     user.set_password(password)
     user.save()

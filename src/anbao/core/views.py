@@ -49,7 +49,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "tiles": tiles,
         "event": event,
         "summary": sites.site_summary(event) if event is not None else None,
-        "devices": sites.list_devices(event) if event is not None else [],
     }
     return render(request, "core/home.html", context)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from anbao.core.admin import AuditedModelAdmin
 from anbao.sites.models import (
     AirspaceVolume,
     AlarmSection,
@@ -27,7 +28,7 @@ class EventPhaseInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(AuditedModelAdmin):
     """Events with their phases."""
 
     list_display = ("code", "name", "name_en", "start_date", "end_date", "time_zone")
@@ -36,7 +37,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Venue)
-class VenueAdmin(admin.ModelAdmin):
+class VenueAdmin(AuditedModelAdmin):
     """Venues."""
 
     list_display = ("code", "name", "name_en", "event")
@@ -45,7 +46,7 @@ class VenueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Zone)
-class ZoneAdmin(admin.ModelAdmin):
+class ZoneAdmin(AuditedModelAdmin):
     """Access zones."""
 
     list_display = ("number", "name", "name_en", "venue", "parent", "event")
@@ -64,7 +65,7 @@ class LaneInline(admin.TabularInline):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(admin.ModelAdmin):
+class CheckpointAdmin(AuditedModelAdmin):
     """Checkpoints with their lanes."""
 
     list_display = ("code", "name", "kind", "venue", "from_zone", "to_zone", "event")
@@ -75,7 +76,7 @@ class CheckpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lane)
-class LaneAdmin(admin.ModelAdmin):
+class LaneAdmin(AuditedModelAdmin):
     """Lanes."""
 
     list_display = ("__str__", "name", "kind", "checkpoint")
@@ -93,7 +94,7 @@ class AlarmSectionInline(admin.TabularInline):
 
 
 @admin.register(PerimeterSegment)
-class PerimeterSegmentAdmin(admin.ModelAdmin):
+class PerimeterSegmentAdmin(AuditedModelAdmin):
     """Perimeter segments with their alarm sections."""
 
     list_display = ("code", "name", "technology", "length_m", "venue", "event")
@@ -105,7 +106,7 @@ class PerimeterSegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AirspaceVolume)
-class AirspaceVolumeAdmin(admin.ModelAdmin):
+class AirspaceVolumeAdmin(AuditedModelAdmin):
     """No-fly volumes."""
 
     list_display = ("code", "name", "floor_m", "ceiling_m", "event")
@@ -114,7 +115,7 @@ class AirspaceVolumeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Camera)
-class CameraAdmin(admin.ModelAdmin):
+class CameraAdmin(AuditedModelAdmin):
     """Cameras."""
 
     list_display = ("code", "name", "kind", "height_m", "venue", "event")
@@ -124,7 +125,7 @@ class CameraAdmin(admin.ModelAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(AuditedModelAdmin):
     """Devices and their presence."""
 
     list_display = ("external_id", "name", "kind", "lane", "segment", "online", "last_seen")

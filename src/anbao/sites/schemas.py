@@ -236,3 +236,4 @@ class SummaryOut(Schema):
     airspace_volumes: int
     cameras: int
     devices: int
+    devices_online: int

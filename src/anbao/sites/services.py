@@ -176,7 +176,9 @@ def site_summary(event: Event) -> dict[str, int]:
         "cameras": Camera.objects.filter(event=event),
         "devices": Device.objects.filter(event=event),
     }
-    return {key: querysets[key].count() for key in ENTITIES}
+    counts = {key: querysets[key].count() for key in ENTITIES}
+    counts["devices_online"] = querysets["devices"].filter(online=True).count()
+    return counts
 
 
 def _checkpoints(event: Event) -> QuerySet[Checkpoint]:

@@ -1,0 +1,57 @@
+"""Back office for users (audited) and read-only views of tokens and device credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+
+from anbao.accounts.models import ApiToken, DeviceCredential, User
+from anbao.core.admin import AuditedModelAdmin
+
+
+@admin.register(User)
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
+    """Users with their role, language and scope."""
+
+    list_display = ("username", "role", "language", "is_active", "last_login")
+    list_filter = ("role", "is_active", "language")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
+        ("anbao", {"fields": ("role", "language", "venues", "checkpoints")}),
+    )
+    filter_horizontal = ("venues", "checkpoints", "groups", "user_permissions")
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(_ReadOnly):
+    """Personal API tokens (only their prefix; the secret is never stored)."""
+
+    list_display = (
+        "prefix",
+        "name",
+        "user",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    exclude = ("digest",)
+
+
+@admin.register(DeviceCredential)
+class DeviceCredentialAdmin(_ReadOnly):
+    """Device credentials; enrol, rotate and revoke from the device page or the CLI."""
+
+    list_display = ("device", "token_prefix", "enrolled_at", "rotated_at", "revoked_at")
+    exclude = ("token_digest", "enrolment_digest")
