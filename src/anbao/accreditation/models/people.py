@@ -1,0 +1,5 @@
+"""Accreditation models: people."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
