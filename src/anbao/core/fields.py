@@ -9,7 +9,7 @@ from django.db import models
 from anbao.core import crypto
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """A text field stored encrypted; reads decrypt, queries can only test for empty.
 
     Search by value through a separate blind-index column instead.
@@ -31,7 +31,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         return crypto.decrypt_text(value)
 
 
-class EncryptedBinaryField(models.BinaryField):  # type: ignore[type-arg]
+class EncryptedBinaryField(models.BinaryField):
     """A binary field (photos, face templates) stored encrypted."""
 
     description = "Bytes encrypted at rest"
