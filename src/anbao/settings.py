@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -144,6 +145,11 @@ STORAGES = {
 # Serve straight from the package's static folders: no collectstatic step for the demo.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Under ASGI, Django streams whitenoise's file iterators through a thread and says so for
+# every static file; the assets are small and cached by the browser, so the note is noise.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
 
 MEDIA_ROOT = ANBAO_HOME / "media"
 

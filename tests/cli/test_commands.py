@@ -98,3 +98,9 @@ def test_device_enrol_rotate_revoke() -> None:
         call_command("device", "rotate", device.external_id, stdout=StringIO())
     with pytest.raises(CommandError, match="unknown_device"):
         call_command("device", "enrol", "NO-SUCH-DEVICE", stdout=StringIO())
+
+
+def test_serve_refuses_an_unmigrated_instance(tmp_path: Path) -> None:
+    result = _run(["serve", "--port", "8799"], tmp_path / "fresh", timeout=60)
+    assert result.returncode != 0
+    assert "unapplied migrations" in result.stderr

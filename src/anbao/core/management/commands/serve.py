@@ -5,7 +5,9 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 
 def run_server(*, host: str, port: int, workers: int = 1) -> None:
@@ -34,5 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1)
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        """Serve until interrupted."""
+        """Serve until interrupted, refusing an instance whose database is not migrated."""
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            raise CommandError(
+                f"the database has {len(pending)} unapplied migrations: run `anbao migrate` "
+                "(or `anbao demo` for a demo instance) first"
+            )
         run_server(host=opts["host"], port=opts["port"], workers=opts["workers"])
