@@ -13,6 +13,9 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 
 from anbao import __version__
 from anbao.accounts.api import router as accounts_router
+from anbao.accreditation.api import router as accreditation_router
+from anbao.accreditation.badge_api import router as badges_router
+from anbao.accreditation.credentials_api import router as credentials_router
 from anbao.core.api import router as core_router
 from anbao.core.errors import DomainError
 from anbao.sites.api import router as sites_router
@@ -113,3 +116,6 @@ api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/sites", sites_router)
 api.add_router("/devices", devices_router)
+api.add_router("/credentials", credentials_router)
+api.add_router("/accreditation", accreditation_router)
+api.add_router("/badges", badges_router)

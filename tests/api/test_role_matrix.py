@@ -149,7 +149,9 @@ def test_page_role_matrix(role: str, client_for, samples) -> None:  # type: igno
         if role == "anonymous":
             ok = status == 302
         elif cap in caps or role == Role.ADMIN:
-            ok = status == 200
+            # Past the guard: 405 for POST-only actions, 404 where the sample object is absent.
+            allowed = {200, 405} | ({404} if "<int:" in route or "<str:" in route else set())
+            ok = status in allowed
         else:
             ok = status == 403
         if not ok:

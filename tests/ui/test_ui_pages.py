@@ -292,7 +292,6 @@ def test_dashboard_shows_device_status(make_user) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize(
     ("name", "zh", "en"),
     [
-        ("accreditation:index", "暂无证件记录", "No accreditations yet."),
         ("workforce:index", "暂无岗位或班次", "No posts or shifts yet."),
         ("incidents:index", "暂无事件", "No incidents yet."),
     ],

@@ -9,3 +9,9 @@ class AccreditationConfig(AppConfig):
     name = "anbao.accreditation"
     label = "accreditation"
     verbose_name = "Accreditation"
+
+    def ready(self) -> None:
+        """Subscribe the credential reactions (reissue on change, revoke on suspension)."""
+        from anbao.accreditation import credential_handlers
+
+        credential_handlers.register()

@@ -146,6 +146,23 @@ class DemoGuard:
     home_base: str
 
 
+def _unique_id(used: set[str], region: str, born: date, serial: int, female: bool) -> str:
+    # Two people born the same day in one district would otherwise collide now and then.
+    for step in range(50):
+        number = resident_id(region, born, serial + step, female)
+        if number not in used:
+            used.add(number)
+            return number
+    raise RuntimeError("no free demo ID number for that day and district")
+
+
+def _free_day(seen: set[tuple[str, str, date]], family: str, given: str, born: date) -> date:
+    while (family, given, born) in seen:
+        born += timedelta(days=1)
+    seen.add((family, given, born))
+    return born
+
+
 def _birth(rng: random.Random, min_age: int, max_age: int) -> date:
     start = date(2026, 1, 1) - timedelta(days=365 * max_age)
     return start + timedelta(days=rng.randrange(365 * (max_age - min_age)))
@@ -161,12 +178,20 @@ def generate_people(count: int = 3000, seed: int = 2026) -> Iterator[DemoPerson]
     """Yield ``count`` generated people, the same ones for the same seed."""
     rng = random.Random(seed)  # noqa: S311  (demo data, not security)
     cats, weights = zip(*CATEGORIES, strict=True)
+    used: set[str] = set()
+    # The import treats one name with one birth date as the same person: keep them apart.
+    seen: set[tuple[str, str, date]] = set()
     for i in range(count):
         category = rng.choices(cats, weights)[0]
         female = rng.random() < 0.45
         born = _birth(rng, 21, 65)
         if category in {"D", "E"} and rng.random() < 0.2:
             nat, family, given = rng.choice(FOREIGN)
+            born = _free_day(seen, family, given, born)
+            passport = f"X{rng.randrange(10**7, 10**8)}"
+            while passport in used:
+                passport = f"X{rng.randrange(10**7, 10**8)}"
+            used.add(passport)
             yield DemoPerson(
                 ref=f"P{i + 1:05d}",
                 name_zh="",
@@ -176,13 +201,14 @@ def generate_people(count: int = 3000, seed: int = 2026) -> Iterator[DemoPerson]
                 birth_date=born.isoformat(),
                 nationality=nat,
                 id_type="passport",
-                id_number=f"X{rng.randrange(10**7, 10**8)}",
+                id_number=passport,
                 phone=f"+44 7{rng.randrange(10**8, 10**9)}",
                 organisation=rng.choice(ORGANISATIONS[category]),
                 category=category,
             )
             continue
         name_zh, family, given = _chinese_name(rng)
+        born = _free_day(seen, family, given, born)
         yield DemoPerson(
             ref=f"P{i + 1:05d}",
             name_zh=name_zh,
@@ -192,7 +218,7 @@ def generate_people(count: int = 3000, seed: int = 2026) -> Iterator[DemoPerson]
             birth_date=born.isoformat(),
             nationality="CHN",
             id_type="resident_id",
-            id_number=resident_id(rng.choice(REGIONS), born, i, female),
+            id_number=_unique_id(used, rng.choice(REGIONS), born, i, female),
             phone=f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
             organisation=rng.choice(ORGANISATIONS[category]),
             category=category,
@@ -230,3 +256,37 @@ def write_csv(path: Path, rows: Iterator[DemoPerson] | Iterator[DemoGuard], kind
             writer.writerow(asdict(row))
             n += 1
     return n
+
+
+def demo_photo(person: DemoPerson, size: tuple[int, int] = (180, 240)) -> bytes:
+    """Return a generated portrait placeholder (silhouette and initials) as JPEG bytes."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    seed = sum(ord(c) for c in person.ref)
+    background = (90 + seed % 120, 110 + (seed * 7) % 100, 140 + (seed * 13) % 90)
+    img = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.ellipse((w * 0.3, h * 0.18, w * 0.7, h * 0.52), fill=(235, 222, 205))
+    draw.rounded_rectangle(
+        (w * 0.12, h * 0.56, w * 0.88, h * 1.1), radius=int(w * 0.2), fill=(40, 52, 70)
+    )
+    initials = (person.given_name[:1] + person.family_name[:1]).upper()
+    draw.text((8, 8), initials, fill=(255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def photo_zip(people: list[DemoPerson]) -> bytes:
+    """Return a zip of generated photos named by ID number, as the import expects."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for person in people:
+            archive.writestr(f"{person.id_number}.jpg", demo_photo(person))
+    return out.getvalue()

@@ -40,6 +40,7 @@ class DemoState:
     guards_file: Path | None = None
     people: int = 0
     guards: int = 0
+    accredited: int = 0
 
 
 def migrate() -> None:
@@ -91,6 +92,50 @@ def ensure_demo_data(state: DemoState) -> None:
     else:
         state.guards = sum(1 for _ in guards.open(encoding="utf-8")) - 1
     state.people_file, state.guards_file = people, guards
+
+
+# Of the demo's delegates, media and staff, this share stays waiting for vetting, so the
+# vetting queue has work in it; VIPs need no vetting.
+WAITING_EVERY = 12
+
+
+def ensure_accreditations(state: DemoState) -> None:
+    """Import the demo people with photos, approve most, and issue their credentials."""
+    from anbao.accreditation import importing_store, issuance, keystore
+    from anbao.accreditation import services as office
+    from anbao.accreditation.bulk import bulk_advance
+    from anbao.accreditation.models import Accreditation, AccreditationStatus
+    from anbao.demo.people import photo_zip
+    from anbao.sites import services as sites
+
+    event = sites.current_event()
+    if event is None or Accreditation.objects.filter(event=event).exists():
+        return
+    office.ensure_categories(event)
+    keystore.ensure_keys()
+    people = list(generate_people(DEMO_PEOPLE))
+    if state.people_file is None:
+        raise RuntimeError("the demo people file is written first")
+    importing_store.commit_import(
+        data=state.people_file.read_bytes(),
+        filename="people.csv",
+        mode="all",
+        photos_zip=photo_zip(people),
+        event=event,
+    )
+    rows = list(
+        Accreditation.objects.filter(event=event)
+        .order_by("pk")
+        .values_list("pk", "category__vetting_required")
+    )
+    # Every twelfth vetted application is still waiting for the police, to fill the queue.
+    waiting = {pk for n, (pk, vetting) in enumerate(rows) if vetting and n % WAITING_EVERY == 0}
+    to_vet = [pk for pk, vetting in rows if vetting and pk not in waiting]
+    bulk_advance(to_vet, to=AccreditationStatus.VETTED, note="demo: police cleared")
+    approved = bulk_advance(
+        [pk for pk, _v in rows if pk not in waiting], to=AccreditationStatus.APPROVED, note="demo"
+    ).done
+    state.accredited = len(issuance.issue_credentials(accreditation_ids=approved))
 
 
 def simulation_start() -> datetime:

@@ -45,6 +45,7 @@ class Command(BaseCommand):
             ("load the Wuzhen demo site", lambda: setup.ensure_site(state)),
             ("create demo users", lambda: setup.ensure_demo_users(state)),
             ("generate demo people and guards", lambda: setup.ensure_demo_data(state)),
+            ("accredit the demo people", lambda: setup.ensure_accreditations(state)),
         ]
         with cli_context():
             with Progress(
@@ -102,6 +103,7 @@ class Command(BaseCommand):
             table.add_row(key.replace("_", " "), str(value))
         table.add_row("demo people (import file)", str(state.people))
         table.add_row("demo guards (import file)", str(state.guards))
+        table.add_row("accreditations with a credential (this run)", str(state.accredited))
         table.add_row("simulated device groups", str(len(sim.devices)))
         table.add_row("simulated messages sent", str(sim.messages))
         console.print(table)

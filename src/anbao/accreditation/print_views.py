@@ -1,0 +1,102 @@
+"""The print queue: choose badges, warn before reprints, run a job with progress, download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.views.decorators.http import require_POST
+
+from anbao.accounts.decorators import cap_required
+from anbao.accounts.roles import Cap
+from anbao.accreditation import printing
+from anbao.accreditation import services as office
+from anbao.accreditation.models import AccreditationStatus, BadgeTemplate, PrintJob
+from anbao.core.errors import DomainError
+from anbao.sites import services as sites
+
+
+@cap_required(Cap.ACCREDITATION_VIEW)
+def print_queue(request: HttpRequest) -> HttpResponse:
+    """List the badges waiting to be printed, the recent jobs, and the form to start one."""
+    event = sites.current_event()
+    waiting = (
+        office.search_accreditations(event=event, status=AccreditationStatus.ISSUED)
+        if event is not None
+        else None
+    )
+    context: dict[str, Any] = {
+        "event": event,
+        "page": Paginator(waiting, 50).get_page(request.GET.get("page")) if waiting else None,
+        "jobs": PrintJob.objects.order_by("-created_at")[:20],
+        "templates": BadgeTemplate.objects.order_by("name"),
+        "can_edit": bool(request.user.can(Cap.ACCREDITATION_EDIT)),  # type: ignore[union-attr]
+    }
+    return render(request, "accreditation/print_queue.html", context)
+
+
+@cap_required(Cap.ACCREDITATION_EDIT)
+@require_POST
+def start_job(request: HttpRequest) -> HttpResponse:
+    """Start a print job in the background; a reprint needs an explicit confirmation."""
+    category = request.POST.get("category", "").strip().upper()[:10] or None
+    only_new = request.POST.get("only_new") == "1"
+    try:
+        job = printing.start_print_job(
+            category=category,
+            only_new=only_new,
+            template=request.POST.get("template") or None,
+            allow_reprint=request.POST.get("allow_reprint") == "1",
+            imposition="a4" if request.POST.get("imposition") == "a4" else "single",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("accreditation:print_queue"))
+    return HttpResponseRedirect(reverse("accreditation:print_job", args=[job.pk]))
+
+
+@cap_required(Cap.ACCREDITATION_VIEW)
+def job_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a print job's progress (the page refreshes itself while the job runs)."""
+    try:
+        job = printing.get_job(pk)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    return render(request, "accreditation/print_job.html", {"job": job})
+
+
+@cap_required(Cap.ACCREDITATION_EDIT)
+def job_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Download a finished job's PDF (or zip of PDFs); the read is audited."""
+    try:
+        path, content_type = printing.job_output(printing.get_job(pk))
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    return FileResponse(path.open("rb"), content_type=content_type, as_attachment=True,
+                        filename=path.name)  # fmt: skip
+
+
+@cap_required(Cap.ACCREDITATION_EDIT)
+@require_POST
+def collect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a badge handed over at the desk, after the holder's ID was checked."""
+    try:
+        acc = office.get_accreditation(pk)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    try:
+        printing.record_collection(
+            accreditation=acc,
+            id_checked=request.POST.get("id_checked") == "1",
+            note=request.POST.get("note", "")[:200],
+        )
+        messages.success(request, gettext("Collection recorded."))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return HttpResponseRedirect(reverse("accreditation:person", args=[acc.person_id]))

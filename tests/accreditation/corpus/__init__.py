@@ -1,0 +1,1 @@
+"""Fixed test keys and a builder for the tampered-credential corpus (``tampered.json``)."""
