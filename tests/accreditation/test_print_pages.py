@@ -63,3 +63,39 @@ def test_reprint_needs_confirmation(client_for, monkeypatch) -> None:  # type: i
     again = client.post(reverse("accreditation:print_start"), {"category": "VIP"}, follow=True)
     assert b"print" in again.content.lower()
     assert printing.printed_before([acc.pk])[0].prints == 1
+
+
+@pytest.mark.django_db
+def test_template_editor_previews_and_saves(client_for) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from anbao.accreditation import badges
+    from anbao.accreditation.models import BadgeTemplate
+
+    client = client_for(Role.ACCREDITATION_OFFICER)
+    layout = badges.default_layout_document()
+    preview = client.post(reverse("accreditation:badge_preview"), {"layout": json.dumps(layout)})
+    assert preview.status_code == 200
+    assert preview.content.count(b"data:image/png;base64,") == 2  # both sides
+    broken = dict(layout, front={"elements": [{"type": "qr", "x": 80, "y": 50, "size": 40}]})
+    bad = client.post(reverse("accreditation:badge_preview"), {"layout": json.dumps(broken)})
+    assert b"form-errors" in bad.content
+    assert b"data:image/png" not in bad.content
+    saved = client.post(
+        reverse("accreditation:badge_template"), {"name": "wic-2026", "layout": json.dumps(layout)}
+    )
+    assert saved.status_code == 200
+    assert BadgeTemplate.objects.filter(name="wic-2026").exists()
+    page = client.get(reverse("accreditation:badge_template"), {"name": "wic-2026"})
+    assert b"cr80" in page.content.lower()
+
+
+@pytest.mark.django_db
+def test_template_editor_refuses_viewers_changes(client_for) -> None:  # type: ignore[no-untyped-def]
+    from anbao.accreditation.models import BadgeTemplate
+
+    r = client_for(Role.COMMANDER).post(
+        reverse("accreditation:badge_template"), {"name": "x", "layout": "{}"}
+    )
+    assert r.status_code == 403
+    assert not BadgeTemplate.objects.filter(name="x").exists()

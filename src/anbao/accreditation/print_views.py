@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -15,7 +17,8 @@ from django.views.decorators.http import require_POST
 
 from anbao.accounts.decorators import cap_required
 from anbao.accounts.roles import Cap
-from anbao.accreditation import printing
+from anbao.accreditation import badge_templates, printing
+from anbao.accreditation import badges as B
 from anbao.accreditation import services as office
 from anbao.accreditation.models import AccreditationStatus, BadgeTemplate, PrintJob
 from anbao.core.errors import DomainError
@@ -100,3 +103,59 @@ def collect(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("accreditation:person", args=[acc.person_id]))
+
+
+def _layout_text(template: Any) -> str:
+    return json.dumps(template.layout if template else B.default_layout_document(), indent=2,
+                      ensure_ascii=False)  # fmt: skip
+
+
+@cap_required(Cap.ACCREDITATION_VIEW)
+def template_editor(request: HttpRequest) -> HttpResponse:
+    """Edit a badge template's JSON layout, with a preview of a sample badge."""
+    name = (request.POST.get("name") or request.GET.get("name") or "").strip()[:80]
+    template = BadgeTemplate.objects.filter(name=name).first() if name else None
+    context: dict[str, Any] = {
+        "templates": BadgeTemplate.objects.order_by("name"),
+        "name": name,
+        "can_edit": bool(request.user.can(Cap.ACCREDITATION_EDIT)),  # type: ignore[union-attr]
+        "text": _layout_text(template),
+    }
+    if request.method == "POST":
+        if not context["can_edit"]:
+            context["error"] = gettext("Your role may not change badge templates.")
+        else:
+            context["text"] = request.POST.get("layout", "")
+            try:
+                layout = json.loads(context["text"])
+                if not name:
+                    raise DomainError("badges.name_required", gettext("Give the template a name."))
+                badge_templates.save_template(name=name, layout=layout, template=template)
+                messages.success(request, gettext("Template saved."))
+            except json.JSONDecodeError as exc:
+                context["error"] = gettext("Not valid JSON: %(msg)s") % {"msg": exc}
+            except DomainError as exc:
+                context["error"], context["problems"] = exc.message, exc.problems
+    return render(request, "accreditation/badge_template.html", context)
+
+
+@cap_required(Cap.ACCREDITATION_VIEW)
+@require_POST
+def template_preview(request: HttpRequest) -> HttpResponse:
+    """Render the layout being edited as a PNG preview fragment (htmx, on each change)."""
+    try:
+        layout = json.loads(request.POST.get("layout", ""))
+        sides = []
+        count = layout.get("sides", 1) if isinstance(layout, dict) else 1
+        for side in range(2 if count == 2 else 1):
+            png = badge_templates.preview(layout=layout, fmt="png", side=side)
+            sides.append(base64.b64encode(png).decode("ascii"))
+        return render(request, "accreditation/_badge_preview.html", {"sides": sides})
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        error = gettext("Not valid JSON yet.")
+        return render(request, "accreditation/_badge_preview.html", {"error": error})
+    except DomainError as exc:
+        return render(
+            request, "accreditation/_badge_preview.html",
+            {"error": exc.message, "problems": exc.problems},
+        )  # fmt: skip

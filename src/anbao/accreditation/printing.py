@@ -239,6 +239,9 @@ def wait_for_job(job: PrintJob, timeout: float | None = None) -> PrintJob:
 
 
 def _run_in_thread(job_id: int) -> None:
+    # A fresh thread must not reuse a connection that went stale; inline runs (the CLI, a
+    # request, a test transaction) keep theirs, since closing it would end their transaction.
+    close_old_connections()
     try:
         run_print_job(job_id)
     except Exception:
@@ -252,7 +255,6 @@ def run_print_job(
     job_id: int, *, on_progress: Callable[[int, int], None] | None = None
 ) -> PrintJob:
     """Run a queued job: issue missing credentials, render, write the PDF, log, mark printed."""
-    close_old_connections()
     job = PrintJob.objects.select_related("template").get(pk=job_id)
     if job.status != PrintJobStatus.QUEUED:
         raise DomainError("badges.job_not_queued", f"Print job {job_id} is {job.status}.", 409)

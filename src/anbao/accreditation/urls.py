@@ -31,4 +31,6 @@ urlpatterns = [
     path("print/jobs/<int:pk>/", print_views.job_page, name="print_job"),
     path("print/jobs/<int:pk>/download/", print_views.job_download, name="print_download"),
     path("accreditations/<int:pk>/collect/", print_views.collect, name="collect"),
+    path("badges/template/", print_views.template_editor, name="badge_template"),
+    path("badges/template/preview/", print_views.template_preview, name="badge_preview"),
 ]
