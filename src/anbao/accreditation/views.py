@@ -140,7 +140,11 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
         "accreditations": [
             {
                 "acc": acc,
-                "targets": sorted(office.allowed_targets(acc)),
+                "targets": [
+                    (value, label)
+                    for value, label in AccreditationStatus.choices
+                    if value in office.allowed_targets(acc)
+                ],
                 "credential": issuance.active_credential(acc),
             }
             for acc in accreditations

@@ -97,6 +97,14 @@ def ensure_demo_data(state: DemoState) -> None:
 # Of the demo's delegates, media and staff, this share stays waiting for vetting, so the
 # vetting queue has work in it; VIPs need no vetting.
 WAITING_EVERY = 12
+# Which numbered zones of the Wuzhen site each demo category may enter (VIP and G: all).
+DEMO_CATEGORY_ZONES = {
+    "D": ["1", "2", "5", "7"],
+    "E": ["1", "3", "5"],
+    "S": ["1", "2", "3", "5", "6", "7"],
+    "C": ["1", "5", "8"],
+    "T": ["1", "7", "8"],
+}
 
 
 def ensure_accreditations(state: DemoState) -> None:
@@ -107,11 +115,15 @@ def ensure_accreditations(state: DemoState) -> None:
     from anbao.accreditation.models import Accreditation, AccreditationStatus
     from anbao.demo.people import photo_zip
     from anbao.sites import services as sites
+    from anbao.sites.models import Zone
 
     event = sites.current_event()
     if event is None or Accreditation.objects.filter(event=event).exists():
         return
-    office.ensure_categories(event)
+    for category in office.ensure_categories(event):
+        numbers = DEMO_CATEGORY_ZONES.get(category.code)
+        if numbers is not None:
+            category.zones.set(Zone.objects.filter(event=event, number__in=numbers))
     keystore.ensure_keys()
     people = list(generate_people(DEMO_PEOPLE))
     if state.people_file is None:
