@@ -16,7 +16,6 @@ from anbao.accreditation.models import Accreditation, AccreditationStatus, Accre
 from anbao.accreditation.services import BulkResult, allowed_targets
 from anbao.core import audit, bus, clock
 from anbao.core.errors import DomainError, FieldProblem
-from anbao.core.models import AuditEntry
 
 S = AccreditationStatus
 CHUNK = 500
@@ -76,19 +75,12 @@ def bulk_advance(ids: Iterable[int], *, to: str, note: str = "") -> BulkResult:
                 )
                 for acc in movable
             )
-            AuditEntry.objects.bulk_create(
-                AuditEntry(
-                    at=now,
-                    actor_id=ctx.actor_id,
-                    actor_label=ctx.actor_label[:150],
-                    source=ctx.source,
-                    action=f"accreditation.{to}",
-                    object_type=Accreditation._meta.label_lower,
-                    object_id=str(acc.pk),
-                    object_repr=str(acc)[:200],
+            audit.record_many(
+                audit.build(
+                    f"accreditation.{to}",
+                    obj=acc,
                     before={"status": acc.status},
                     after={"status": to, "note": note} if note else {"status": to},
-                    ip=ctx.ip,
                 )
                 for acc in movable
             )

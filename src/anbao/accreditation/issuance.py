@@ -21,6 +21,7 @@ from PIL import Image
 
 from anbao.accreditation import keystore
 from anbao.accreditation import services as registry
+from anbao.accreditation.bulk import bulk_advance
 from anbao.accreditation.credentials import policy as P
 from anbao.accreditation.credentials.codec import Claims, HealthColour, Purpose
 from anbao.accreditation.credentials.keys import Signer
@@ -117,7 +118,7 @@ def badge_claims(acc: Accreditation, *, now: datetime) -> Claims:
     )
 
 
-def _store(
+def _credential_row(
     claims: Claims,
     signer: Signer,
     *,
@@ -126,9 +127,10 @@ def _store(
     vehicle_permit: VehiclePermit | None = None,
     temporary_pass: TemporaryPass | None = None,
 ) -> IssuedCredential:
+    """Sign ``claims``, render the QR once, and return the unsaved credential row."""
     text = signer.sign(claims)
     image = render_qr(text)
-    cred = IssuedCredential.objects.create(
+    return IssuedCredential(
         cid=claims.cid.hex(),
         accreditation=accreditation,
         vehicle_permit=vehicle_permit,
@@ -145,6 +147,26 @@ def _store(
         valid_until=datetime.fromtimestamp(claims.exp, tz=UTC),
         reason=reason[:200],
     )
+
+
+def _store(
+    claims: Claims,
+    signer: Signer,
+    *,
+    reason: str,
+    accreditation: Accreditation | None = None,
+    vehicle_permit: VehiclePermit | None = None,
+    temporary_pass: TemporaryPass | None = None,
+) -> IssuedCredential:
+    cred = _credential_row(
+        claims,
+        signer,
+        reason=reason,
+        accreditation=accreditation,
+        vehicle_permit=vehicle_permit,
+        temporary_pass=temporary_pass,
+    )
+    cred.save()
     audit.record(
         "credentials.issued",
         obj=cred,
@@ -449,12 +471,8 @@ def issue_credentials(*, accreditation_ids: list[int], reason: str = "issued") -
     insert of credentials and audit rows per chunk, and one lifecycle step for all of them.
     Accreditations that are not approved, or already hold a credential, are left alone.
     """
-    from anbao.accreditation.bulk import bulk_advance
-    from anbao.core.models import AuditEntry
-
     issued: list[int] = []
     signer = keystore.signer("badge")
-    ctx = audit.current_context()
     with transaction.atomic():
         holders = set(
             IssuedCredential.objects.filter(
@@ -472,50 +490,20 @@ def issue_credentials(*, accreditation_ids: list[int], reason: str = "issued") -
         now = clock.now()
         batch: list[IssuedCredential] = []
         for acc in rows:
-            claims = badge_claims(acc, now=now)
-            text = signer.sign(claims)
-            image = render_qr(text)
             batch.append(
-                IssuedCredential(
-                    cid=claims.cid.hex(),
-                    accreditation=acc,
-                    purpose=claims.purpose.label,
-                    kid=signer.kid.hex(),
-                    claims=claims.as_json(),
-                    qr_text=text,
-                    qr_svg=image.svg,
-                    qr_png=image.png,
-                    qr_version=image.version,
-                    issued_at=datetime.fromtimestamp(claims.iat, tz=UTC),
-                    valid_from=datetime.fromtimestamp(claims.nbf, tz=UTC),
-                    valid_until=datetime.fromtimestamp(claims.exp, tz=UTC),
-                    reason=reason[:200],
+                _credential_row(
+                    badge_claims(acc, now=now), signer, reason=reason, accreditation=acc
                 )
             )
             issued.append(acc.pk)
         created = IssuedCredential.objects.bulk_create(batch, batch_size=500)
-        AuditEntry.objects.bulk_create(
-            (
-                AuditEntry(
-                    at=now,
-                    actor_id=ctx.actor_id,
-                    actor_label=ctx.actor_label[:150],
-                    source=ctx.source,
-                    action="credentials.issued",
-                    object_type=IssuedCredential._meta.label_lower,
-                    object_id=str(cred.pk or cred.cid),
-                    object_repr=cred.cid,
-                    after={
-                        "cid": cred.cid,
-                        "purpose": cred.purpose,
-                        "kid": cred.kid,
-                        "reason": reason,
-                    },
-                    ip=ctx.ip,
-                )
-                for cred in created
-            ),
-            batch_size=500,
+        audit.record_many(
+            audit.build(
+                "credentials.issued",
+                obj=cred,
+                after={"cid": cred.cid, "purpose": cred.purpose, "kid": cred.kid, "reason": reason},
+            )
+            for cred in created
         )
         bulk_advance(issued, to=S.ISSUED, note="credential issued")
     return [cred.cid for cred in created]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +62,7 @@ def _describe(obj: models.Model | None, object_type: str, object_id: str) -> tup
     return obj._meta.label_lower, str(obj.pk), str(obj)[:200]
 
 
-def record(
+def build(
     action: str,
     *,
     obj: models.Model | None = None,
@@ -71,10 +71,10 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Write an audit row for a state change in the current context."""
+    """Return an unsaved audit row in the current context (for :func:`record_many`)."""
     ctx = _context.get()
     otype, oid, orepr = _describe(obj, object_type, object_id)
-    return AuditEntry.objects.create(
+    return AuditEntry(
         at=clock.now(),
         actor_id=ctx.actor_id,
         actor_label=ctx.actor_label[:150],
@@ -87,6 +87,28 @@ def record(
         after=after,
         ip=ctx.ip,
     )
+
+
+def record(
+    action: str,
+    *,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Write an audit row for a state change in the current context."""
+    entry = build(
+        action, obj=obj, object_type=object_type, object_id=object_id, before=before, after=after
+    )
+    entry.save()
+    return entry
+
+
+def record_many(entries: Iterable[AuditEntry]) -> int:
+    """Write many audit rows at once (bulk operations); return how many."""
+    return len(AuditEntry.objects.bulk_create(list(entries), batch_size=500))
 
 
 def record_read(
