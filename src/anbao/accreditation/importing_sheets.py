@@ -20,7 +20,7 @@ from anbao.accreditation.importing import (
     RowProblem,
     Table,
 )
-from anbao.core.services import _safe as _audit_safe  # the one formula-injection guard
+from anbao.core.services import spreadsheet_safe  # the one formula-injection guard
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,7 +29,7 @@ def safe_cell(value: Any) -> Any:
     """Return a cell value that a spreadsheet will not run as a formula."""
     if value is None or isinstance(value, int | float | date | datetime):
         return value
-    return _audit_safe(str(value))
+    return spreadsheet_safe(str(value))
 
 
 def template_xlsx(categories: Iterable[tuple[str, str]]) -> bytes:

@@ -88,7 +88,8 @@ def _headers() -> list[str]:
     ]
 
 
-def _safe(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
+    """Neutralise a cell that a spreadsheet would run as a formula (leading = + - @)."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
@@ -101,16 +102,16 @@ def _rows(entries: Iterable[AuditEntry], tz: tzinfo) -> Iterator[list[str]]:
     for e in entries:
         yield [
             e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-            _safe(e.actor_label),
+            spreadsheet_safe(e.actor_label),
             e.source,
-            _safe(e.action),
-            _safe(e.object_type),
-            _safe(e.object_id),
-            _safe(e.object_repr),
+            spreadsheet_safe(e.action),
+            spreadsheet_safe(e.object_type),
+            spreadsheet_safe(e.object_id),
+            spreadsheet_safe(e.object_repr),
             yes if e.is_read else no,
             e.ip or "",
-            _safe(_json(e.before)),
-            _safe(_json(e.after)),
+            spreadsheet_safe(_json(e.before)),
+            spreadsheet_safe(_json(e.after)),
         ]
 
 
