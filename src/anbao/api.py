@@ -18,6 +18,7 @@ from anbao.accreditation.badge_api import router as badges_router
 from anbao.accreditation.credentials_api import router as credentials_router
 from anbao.core.api import router as core_router
 from anbao.core.errors import DomainError
+from anbao.screening.api import router as screening_router
 from anbao.sites.api import router as sites_router
 from anbao.sites.device_api import router as devices_router
 
@@ -119,3 +120,4 @@ api.add_router("/devices", devices_router)
 api.add_router("/credentials", credentials_router)
 api.add_router("/accreditation", accreditation_router)
 api.add_router("/badges", badges_router)
+api.add_router("/screening", screening_router)
