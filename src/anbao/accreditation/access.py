@@ -7,6 +7,7 @@ revocations and the holder's attestations from the database.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -65,10 +66,24 @@ def use_preset(*, event: Event, name: str) -> AccessPolicy:
     return set_policy(event=event, document=P.preset_document(name))
 
 
+# Compiled policies by their document's text: every scan needs the policy, and compiling the
+# document costs more than the rest of the decision's pure work.
+_compiled: dict[str, P.Policy] = {}
+
+
 def active_policy(event: Event) -> P.Policy:
     """Return the event's active policy (the no-health preset when none is set)."""
-    row = AccessPolicy.objects.filter(event=event, active=True).first()
-    return compile_policy(row.document) if row else P.preset(DEFAULT_PRESET)
+    row = AccessPolicy.objects.filter(event=event, active=True).only("document").first()
+    if row is None:
+        return P.preset(DEFAULT_PRESET)
+    key = json.dumps(row.document, sort_keys=True)
+    policy = _compiled.get(key)
+    if policy is None:
+        policy = compile_policy(row.document)
+        if len(_compiled) > 64:
+            _compiled.clear()
+        _compiled[key] = policy
+    return policy
 
 
 def gate_checkpoint(row: CheckpointRow) -> Checkpoint:
