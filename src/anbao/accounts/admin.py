@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
 
 from anbao.accounts.models import ApiToken, DeviceCredential, User
-from anbao.core.admin import AuditedModelAdmin
+from anbao.core.admin import AuditedModelAdmin, ReadOnlyAdmin
 
 
 @admin.register(User)
@@ -25,16 +22,8 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     filter_horizontal = ("venues", "checkpoints", "groups", "user_permissions")
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(ApiToken)
-class ApiTokenAdmin(_ReadOnly):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """Personal API tokens (only their prefix; the secret is never stored)."""
 
     list_display = (
@@ -50,7 +39,7 @@ class ApiTokenAdmin(_ReadOnly):
 
 
 @admin.register(DeviceCredential)
-class DeviceCredentialAdmin(_ReadOnly):
+class DeviceCredentialAdmin(ReadOnlyAdmin):
     """Device credentials; enrol, rotate and revoke from the device page or the CLI."""
 
     list_display = ("device", "token_prefix", "enrolled_at", "rotated_at", "revoked_at")

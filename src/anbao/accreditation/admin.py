@@ -21,23 +21,7 @@ from anbao.accreditation.models import (
     TemporaryPass,
     VehiclePermit,
 )
-from anbao.core.admin import AuditedModelAdmin
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A model that only the services change."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """No adding here."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No editing here."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No deleting here."""
-        return False
+from anbao.core.admin import AuditedModelAdmin, ReadOnlyAdmin
 
 
 @admin.register(Organisation)

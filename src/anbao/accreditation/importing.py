@@ -107,6 +107,16 @@ class RowProblem:
         where = f"row {self.row}, column {self.column}" if self.row else f"file, {self.column}"
         return f"{where}: {self.message}"
 
+    def as_dict(self) -> dict[str, Any]:
+        """Return the problem as a JSON-ready dict (API reports)."""
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
 
 @dataclass
 class Table:

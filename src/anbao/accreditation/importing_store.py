@@ -382,16 +382,7 @@ def report_dict(report: ImportReport) -> dict[str, Any]:
         "committed": report.committed,
         "stored": report.stored,
         "new_organisations": report.new_organisations,
-        "problems": [
-            {
-                "row": p.row,
-                "column": p.column,
-                "code": p.code,
-                "message": p.message,
-                "severity": p.severity,
-            }
-            for p in report.problems
-        ],
+        "problems": [p.as_dict() for p in report.problems],
     }
 
 

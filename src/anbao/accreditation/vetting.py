@@ -182,14 +182,5 @@ def report_dict(report: VettingReport) -> dict[str, Any]:
         "refused": report.refused,
         "pending": report.pending,
         "unchanged": report.unchanged,
-        "problems": [
-            {
-                "row": p.row,
-                "column": p.column,
-                "code": p.code,
-                "message": p.message,
-                "severity": p.severity,
-            }
-            for p in report.problems
-        ],
+        "problems": [p.as_dict() for p in report.problems],
     }

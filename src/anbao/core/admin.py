@@ -58,26 +58,30 @@ class AuditedModelAdmin(admin.ModelAdmin):
         formset.save_m2m()  # type: ignore[attr-defined]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A back-office view of a model that only the services change: no add, edit or delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Nothing is added here."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Nothing is edited here."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Nothing is deleted here."""
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log: searchable, never editable."""
 
     list_display = ("at", "actor_label", "source", "action", "object_type", "object_repr", "ip")
     list_filter = ("source", "is_read")
     search_fields = ("actor_label", "action", "object_type", "object_repr")
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Nobody writes the audit log by hand."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Nobody edits the audit log."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Nobody deletes from the audit log."""
-        return False
 
 
 @admin.register(FailedEvent)

@@ -67,29 +67,14 @@ def prepare_photo(
         and abs(src_ratio - box_ratio) < 0.02
         and img.getexif().get(0x0112, 1) == 1
     ):
-        return PdfImage(
-            key=_key(data),
-            width=img.width,
-            height=img.height,
-            data=data,
-            filter="DCTDecode",
-            colour_space="DeviceRGB" if img.mode == "RGB" else "DeviceGray",
-        )
+        return _jpeg_image(data, img)  # already print-sized: embed the bytes as they are
     img = ImageOps.exif_transpose(img)
     if img.mode not in ("RGB", "L"):
         img = img.convert("RGB")
     img = ImageOps.fit(img, target, Image.Resampling.BILINEAR, centering=(0.5, 0.4))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=quality, optimize=False)
-    jpeg = out.getvalue()
-    return PdfImage(
-        key=_key(jpeg),
-        width=img.width,
-        height=img.height,
-        data=jpeg,
-        filter="DCTDecode",
-        colour_space="DeviceRGB" if img.mode == "RGB" else "DeviceGray",
-    )
+    return _jpeg_image(out.getvalue(), img)
 
 
 def qr_image_from_text(text: str, *, error: str = "Q") -> PdfImage:
@@ -133,14 +118,7 @@ def prepare_asset(data: bytes) -> PdfImage:
     """Return a logo or background image: JPEG passed through, anything else Flate RGB."""
     img: Image.Image = Image.open(io.BytesIO(data))
     if img.format == "JPEG" and img.mode in ("RGB", "L"):
-        return PdfImage(
-            key=_key(data),
-            width=img.width,
-            height=img.height,
-            data=data,
-            filter="DCTDecode",
-            colour_space="DeviceRGB" if img.mode == "RGB" else "DeviceGray",
-        )
+        return _jpeg_image(data, img)  # already print-sized: embed the bytes as they are
     if img.mode in ("RGBA", "LA", "P"):
         # Flattened on white: a card is printed on white stock, and soft masks cost size.
         img = img.convert("RGBA")
@@ -187,3 +165,15 @@ def rasterise_pdf_page(
         return out.getvalue()
     finally:
         doc.close()
+
+
+def _jpeg_image(jpeg: bytes, img: Image.Image) -> PdfImage:
+    """Wrap JPEG bytes of ``img`` (RGB or greyscale) as a PDF image XObject."""
+    return PdfImage(
+        key=_key(jpeg),
+        width=img.width,
+        height=img.height,
+        data=jpeg,
+        filter="DCTDecode",
+        colour_space="DeviceRGB" if img.mode == "RGB" else "DeviceGray",
+    )
