@@ -128,3 +128,24 @@ def test_policy_editor_validates_saves_and_tests(client_for) -> None:  # type: i
 def test_policy_changes_need_edit_rights(client_for) -> None:  # type: ignore[no-untyped-def]
     r = client_for(Role.COMMANDER).post(reverse("accreditation:policy"), {"action": "preset"})
     assert r.status_code == 403
+
+
+@pytest.mark.django_db
+def test_import_wizard_refuses_an_oversized_photo_archive(client_for, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from anbao.accreditation import office_views
+
+    monkeypatch.setattr(office_views, "MAX_PHOTOS_UPLOAD", 10)
+    client = client_for(Role.ACCREDITATION_OFFICER)
+    rows = demo_rows(2, seed=13)
+    r = client.post(
+        reverse("accreditation:import"),
+        {
+            "step": "preview",
+            "file": SimpleUploadedFile("people.csv", people_csv(rows), content_type="text/csv"),
+            "photos": SimpleUploadedFile("photos.zip", b"PK" + b"0" * 100),
+        },
+    )
+    assert b'id="import-error"' in r.content
+    assert b'id="import-preview"' not in r.content

@@ -26,6 +26,8 @@ from anbao.sites import services as sites
 from anbao.sites.models import Checkpoint
 
 MAX_UPLOAD = 50 * 1024 * 1024
+# Photos are a few hundred KB each: 500 MB is some thousands, and refuses a runaway file.
+MAX_PHOTOS_UPLOAD = 500 * 1024 * 1024
 CREDENTIAL_ACTIONS = {"issue", "reissue", "cancel"}
 
 
@@ -82,6 +84,8 @@ def import_wizard(request: HttpRequest) -> HttpResponse:
         photos = request.FILES.get("photos")
         if upload is None or upload.size is None or upload.size > MAX_UPLOAD:
             context["error"] = gettext("Choose a people file (.xlsx or .csv) of at most 50 MB.")
+        elif photos is not None and (photos.size is None or photos.size > MAX_PHOTOS_UPLOAD):
+            context["error"] = gettext("The photo archive is larger than 500 MB.")
         else:
             data = upload.read()
             photo_bytes = photos.read() if photos is not None else None
