@@ -7,132 +7,397 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accreditation', '0001_initial'),
-        ('sites', '0001_initial'),
+        ("accreditation", "0001_initial"),
+        ("sites", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CheckpointRules',
+            name="CheckpointRules",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('anti_passback', models.BooleanField(default=True)),
-                ('auto_checkout_hour', models.PositiveSmallIntegerField(default=4, help_text='local hour (0-23) when presences end')),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('checkpoint', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='scan_rules', to='sites.checkpoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("anti_passback", models.BooleanField(default=True)),
+                (
+                    "auto_checkout_hour",
+                    models.PositiveSmallIntegerField(
+                        default=4, help_text="local hour (0-23) when presences end"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "checkpoint",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scan_rules",
+                        to="sites.checkpoint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'checkpoint rules',
-                'verbose_name_plural': 'checkpoint rules',
+                "verbose_name": "checkpoint rules",
+                "verbose_name_plural": "checkpoint rules",
             },
         ),
         migrations.CreateModel(
-            name='Passage',
+            name="Passage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cid', models.CharField(blank=True, db_index=True, help_text='credential id hex', max_length=32)),
-                ('manual', models.BooleanField(default=False, help_text='looked up by accreditation id')),
-                ('direction', models.CharField(choices=[('entry', 'Entry'), ('exit', 'Exit')], max_length=5)),
-                ('status', models.CharField(max_length=10)),
-                ('reason', models.CharField(max_length=40)),
-                ('rule', models.CharField(blank=True, help_text='the policy rule that refused', max_length=100)),
-                ('detail', models.CharField(blank=True, max_length=200)),
-                ('device_time', models.DateTimeField(blank=True, null=True)),
-                ('server_time', models.DateTimeField(db_index=True)),
-                ('nonce', models.CharField(max_length=100)),
-                ('annulled', models.BooleanField(default=False)),
-                ('annulled_at', models.DateTimeField(blank=True, null=True)),
-                ('annul_reason', models.CharField(blank=True, max_length=200)),
-                ('accreditation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='passages', to='accreditation.accreditation')),
-                ('annulled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='passages', to='sites.checkpoint')),
-                ('device', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='passages', to='sites.device')),
-                ('lane', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='passages', to='sites.lane')),
-                ('operator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "cid",
+                    models.CharField(
+                        blank=True, db_index=True, help_text="credential id hex", max_length=32
+                    ),
+                ),
+                (
+                    "manual",
+                    models.BooleanField(default=False, help_text="looked up by accreditation id"),
+                ),
+                (
+                    "direction",
+                    models.CharField(choices=[("entry", "Entry"), ("exit", "Exit")], max_length=5),
+                ),
+                ("status", models.CharField(max_length=10)),
+                ("reason", models.CharField(max_length=40)),
+                (
+                    "rule",
+                    models.CharField(
+                        blank=True, help_text="the policy rule that refused", max_length=100
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=200)),
+                ("device_time", models.DateTimeField(blank=True, null=True)),
+                ("server_time", models.DateTimeField(db_index=True)),
+                ("nonce", models.CharField(max_length=100)),
+                ("annulled", models.BooleanField(default=False)),
+                ("annulled_at", models.DateTimeField(blank=True, null=True)),
+                ("annul_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "accreditation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="passages",
+                        to="accreditation.accreditation",
+                    ),
+                ),
+                (
+                    "annulled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="passages",
+                        to="sites.checkpoint",
+                    ),
+                ),
+                (
+                    "device",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="passages",
+                        to="sites.device",
+                    ),
+                ),
+                (
+                    "lane",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="passages",
+                        to="sites.lane",
+                    ),
+                ),
+                (
+                    "operator",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'passage',
-                'ordering': ['-server_time', '-id'],
+                "verbose_name": "passage",
+                "ordering": ["-server_time", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Presence',
+            name="Presence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('since', models.DateTimeField()),
-                ('accreditation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='presences', to='accreditation.accreditation')),
-                ('passage', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='presences', to='screening.passage')),
-                ('zone', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='presences', to='sites.zone')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("since", models.DateTimeField()),
+                (
+                    "accreditation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="presences",
+                        to="accreditation.accreditation",
+                    ),
+                ),
+                (
+                    "passage",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="presences",
+                        to="screening.passage",
+                    ),
+                ),
+                (
+                    "zone",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="presences",
+                        to="sites.zone",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'presence',
-                'ordering': ['zone', 'since'],
+                "verbose_name": "presence",
+                "ordering": ["zone", "since"],
             },
         ),
         migrations.CreateModel(
-            name='ScreeningRecord',
+            name="ScreeningRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('passage_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('public', models.BooleanField(default=False, help_text='member of the public screened without a credential')),
-                ('subject', models.CharField(choices=[('person', 'Person'), ('bag', 'Bag'), ('vehicle', 'Vehicle')], max_length=10)),
-                ('method', models.CharField(choices=[('walk_through', 'Walk-through metal detector'), ('handheld', 'Handheld metal detector'), ('pat_down', 'Pat-down'), ('xray', 'X-ray'), ('opened', 'Bag opened'), ('credential_plate', 'Credential and plate check'), ('under_vehicle', 'Under-vehicle inspection'), ('canine', 'Canine sweep'), ('trunk_cargo', 'Trunk and cargo')], max_length=20)),
-                ('outcome', models.CharField(choices=[('clear', 'Clear'), ('alarm_resolved', 'Alarm resolved'), ('item_found', 'Item found'), ('refused', 'Refused')], max_length=16)),
-                ('searcher_gender', models.CharField(blank=True, choices=[('female', 'Female'), ('male', 'Male')], max_length=6)),
-                ('plate', models.CharField(blank=True, max_length=20)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='screenings', to='sites.checkpoint')),
-                ('lane', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='screenings', to='sites.lane')),
-                ('operator', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("passage_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                (
+                    "public",
+                    models.BooleanField(
+                        default=False,
+                        help_text="member of the public screened without a credential",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(
+                        choices=[("person", "Person"), ("bag", "Bag"), ("vehicle", "Vehicle")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("walk_through", "Walk-through metal detector"),
+                            ("handheld", "Handheld metal detector"),
+                            ("pat_down", "Pat-down"),
+                            ("xray", "X-ray"),
+                            ("opened", "Bag opened"),
+                            ("credential_plate", "Credential and plate check"),
+                            ("under_vehicle", "Under-vehicle inspection"),
+                            ("canine", "Canine sweep"),
+                            ("trunk_cargo", "Trunk and cargo"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("clear", "Clear"),
+                            ("alarm_resolved", "Alarm resolved"),
+                            ("item_found", "Item found"),
+                            ("refused", "Refused"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "searcher_gender",
+                    models.CharField(
+                        blank=True, choices=[("female", "Female"), ("male", "Male")], max_length=6
+                    ),
+                ),
+                ("plate", models.CharField(blank=True, max_length=20)),
+                ("at", models.DateTimeField(db_index=True)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screenings",
+                        to="sites.checkpoint",
+                    ),
+                ),
+                (
+                    "lane",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screenings",
+                        to="sites.lane",
+                    ),
+                ),
+                (
+                    "operator",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Seizure',
+            name="Seizure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item_code', models.CharField(db_index=True, max_length=40)),
-                ('item_zh', models.CharField(max_length=100)),
-                ('item_en', models.CharField(max_length=100)),
-                ('item_class', models.CharField(db_index=True, max_length=12)),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('disposition', models.CharField(choices=[('deposited', 'Deposited (returned on exit)'), ('confiscated', 'Confiscated'), ('police', 'Handed to the police'), ('refused', 'Entry refused')], max_length=12)),
-                ('status', models.CharField(choices=[('held', 'Held'), ('returned', 'Returned'), ('closed', 'Closed')], default='closed', max_length=10)),
-                ('ticket', models.CharField(blank=True, max_length=20, null=True, unique=True)),
-                ('police_case', models.CharField(blank=True, max_length=60)),
-                ('photo', anbao.core.fields.EncryptedBinaryField(blank=True, null=True)),
-                ('photo_type', models.CharField(blank=True, max_length=20)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('returned_at', models.DateTimeField(blank=True, null=True)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='seizures', to='sites.checkpoint')),
-                ('lane', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='seizures', to='sites.lane')),
-                ('operator', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('returned_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('returned_checkpoint', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sites.checkpoint')),
-                ('screening', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='seizures', to='screening.screeningrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("item_code", models.CharField(db_index=True, max_length=40)),
+                ("item_zh", models.CharField(max_length=100)),
+                ("item_en", models.CharField(max_length=100)),
+                ("item_class", models.CharField(db_index=True, max_length=12)),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "disposition",
+                    models.CharField(
+                        choices=[
+                            ("deposited", "Deposited (returned on exit)"),
+                            ("confiscated", "Confiscated"),
+                            ("police", "Handed to the police"),
+                            ("refused", "Entry refused"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("held", "Held"), ("returned", "Returned"), ("closed", "Closed")],
+                        default="closed",
+                        max_length=10,
+                    ),
+                ),
+                ("ticket", models.CharField(blank=True, max_length=20, null=True, unique=True)),
+                ("police_case", models.CharField(blank=True, max_length=60)),
+                ("photo", anbao.core.fields.EncryptedBinaryField(blank=True, null=True)),
+                ("photo_type", models.CharField(blank=True, max_length=20)),
+                ("at", models.DateTimeField(db_index=True)),
+                ("returned_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="seizures",
+                        to="sites.checkpoint",
+                    ),
+                ),
+                (
+                    "lane",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="seizures",
+                        to="sites.lane",
+                    ),
+                ),
+                (
+                    "operator",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "returned_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "returned_checkpoint",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sites.checkpoint",
+                    ),
+                ),
+                (
+                    "screening",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="seizures",
+                        to="screening.screeningrecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='passage',
-            index=models.Index(fields=['checkpoint', 'server_time'], name='screening_p_checkpo_ac3032_idx'),
+            model_name="passage",
+            index=models.Index(
+                fields=["checkpoint", "server_time"], name="screening_p_checkpo_ac3032_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='presence',
-            constraint=models.UniqueConstraint(fields=('accreditation', 'zone'), name='presence_unique'),
+            model_name="presence",
+            constraint=models.UniqueConstraint(
+                fields=("accreditation", "zone"), name="presence_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='screeningrecord',
-            index=models.Index(fields=['lane', 'at'], name='screening_s_lane_id_8a151b_idx'),
+            model_name="screeningrecord",
+            index=models.Index(fields=["lane", "at"], name="screening_s_lane_id_8a151b_idx"),
         ),
     ]

@@ -75,6 +75,9 @@ class Passage(models.Model):
     device_time = models.DateTimeField(null=True, blank=True)
     server_time = models.DateTimeField(db_index=True)
     nonce = models.CharField(max_length=100)
+    offline = models.BooleanField(
+        default=False, help_text="decided by a gate alone and uploaded on sync"
+    )
     annulled = models.BooleanField(default=False)
     annulled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
