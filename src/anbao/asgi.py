@@ -1,8 +1,12 @@
-"""ASGI entry point."""
+"""ASGI entry point: Django, with lane scanners' scans answered by the fast path first."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anbao.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from anbao.screening.fastpath import wrap  # noqa: E402  (needs Django set up first)
+
+application = wrap(django_application)

@@ -39,10 +39,22 @@ def compile_policy(document: Any) -> P.Policy:
         ) from None
 
 
+# Bumped whenever this process changes a policy, so caches of the active policy (the scan
+# decision's) drop it at once instead of waiting for their expiry.
+_generation = [0]
+
+
+def policy_generation() -> int:
+    """Return a number that changes whenever this process stores a policy."""
+    return _generation[0]
+
+
 @transaction.atomic
 def set_policy(*, event: Event, document: Any, activate: bool = True) -> AccessPolicy:
     """Store (and by default activate) an event's policy document after validating it."""
     compiled = compile_policy(document)
+    _generation[0] += 1
+    transaction.on_commit(lambda: _generation.__setitem__(0, _generation[0] + 1))
     row, _ = AccessPolicy.objects.update_or_create(
         event=event,
         code=compiled.id,

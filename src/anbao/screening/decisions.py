@@ -8,29 +8,41 @@ keeps :class:`Presence` live, and answers a replayed nonce with the first answer
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import fcntl
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from anbao.accreditation import access, issuance, keystore
 from anbao.accreditation.credentials.keys import TrustList, load_trust_list
-from anbao.accreditation.credentials.verifier import verify
-from anbao.accreditation.models import Accreditation, IssuedCredential
+from anbao.accreditation.credentials.policy import Policy
+from anbao.accreditation.credentials.verifier import Checkpoint, verify
+from anbao.accreditation.models import Accreditation, Category, IssuedCredential, Person
 from anbao.core import bus, clock, idempotency
 from anbao.core.errors import DomainError, Forbidden, NotFound
+from anbao.core.models import ProcessedMessage
 from anbao.screening.events import PassageRecorded
 from anbao.screening.models import CheckpointRules, Direction, Passage, Presence
 from anbao.screening.reasons import AUTHENTICITY_REASONS, REASON_TEXT
-from anbao.sites.models import Device, Lane
+from anbao.sites.models import Device, Event, Lane
 
 __all__ = [
     "AUTHENTICITY_REASONS",
     "REASON_TEXT",
+    "LaneContext",
     "ScanResult",
     "check_device_lane",
     "clear_cache",
+    "context_for",
+    "lane_context",
     "move_presence",
     "resolve_lane",
     "rules_for",
@@ -67,7 +79,54 @@ class ScanResult:
 
     def as_json(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dict (the idempotency receipt)."""
-        return asdict(self)
+        # Shallow on purpose: asdict's deep copy was a sixth of a scan's time.
+        out = {name: getattr(self, name) for name in _RESULT_FIELDS}
+        out["flags"] = list(self.flags)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class LaneContext:
+    """What a scan at one lane needs to know, loaded once and cached for a few seconds."""
+
+    lane_id: int
+    lane_code: str
+    checkpoint_id: int
+    checkpoint_code: str
+    event_id: int
+    from_zone_id: int | None
+    to_zone_id: int
+    to_zone_number: str
+    gate: Checkpoint
+    anti_passback: bool
+
+
+#: How long per-process caches of lanes, policies and revocations are trusted. Changes made in
+#: this process clear them at once; another worker process sees them within this time.
+CACHE_SECONDS = 5.0
+TRUST_SECONDS = 30.0
+
+_lock = threading.Lock()
+_lanes: dict[tuple[int, str, str], tuple[float, LaneContext]] = {}
+_lanes_by_pk: dict[int, tuple[float, LaneContext]] = {}
+_policies: dict[int, tuple[float, int, Policy]] = {}
+_shared: dict[str, tuple[float, Any]] = {}
+
+
+def clear_cache() -> None:
+    """Forget cached lanes, rules, policies, revocations and the trust list (after changes)."""
+    with _lock:
+        _lanes.clear()
+        _lanes_by_pk.clear()
+        _policies.clear()
+        _shared.clear()
+
+
+def _fresh(stamp: float, ttl: float = CACHE_SECONDS) -> bool:
+    return 0.0 <= time.monotonic() - stamp < ttl
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(ScanResult))
 
 
 def rules_for(checkpoint_id: int) -> CheckpointRules:
@@ -76,94 +135,191 @@ def rules_for(checkpoint_id: int) -> CheckpointRules:
     return rows[0] if rows else CheckpointRules(checkpoint_id=checkpoint_id)
 
 
-def resolve_lane(*, event_id: int, checkpoint_code: str, lane_code: str) -> Lane:
-    """Return the lane ``lane_code`` of checkpoint ``checkpoint_code`` with what a scan needs."""
-    rows = list(
-        Lane.objects.select_related(
-            "checkpoint__venue", "checkpoint__event", "checkpoint__to_zone", "checkpoint__from_zone"
-        )
-        .filter(checkpoint__event_id=event_id, checkpoint__code=checkpoint_code, code=lane_code)
-        .order_by()[:1]
+def _context(lane: Lane) -> LaneContext:
+    cp = lane.checkpoint
+    return LaneContext(
+        lane_id=lane.pk,
+        lane_code=lane.code,
+        checkpoint_id=cp.pk,
+        checkpoint_code=cp.code,
+        event_id=cp.event_id,
+        from_zone_id=cp.from_zone_id,
+        to_zone_id=cp.to_zone_id,
+        to_zone_number=cp.to_zone.number,
+        gate=access.gate_checkpoint(cp),
+        anti_passback=rules_for(cp.pk).anti_passback,
     )
-    lane = rows[0] if rows else None
-    if lane is None:
+
+
+def _lanes_query() -> Any:
+    return Lane.objects.select_related(
+        "checkpoint__venue", "checkpoint__event", "checkpoint__to_zone", "checkpoint__from_zone"
+    ).order_by()
+
+
+def lane_context(*, event_id: int, checkpoint_code: str, lane_code: str) -> LaneContext:
+    """Return the (cached) context of lane ``lane_code`` at ``checkpoint_code``, or a 404."""
+    key = (event_id, checkpoint_code, lane_code)
+    hit = _lanes.get(key)
+    if hit is not None and _fresh(hit[0]):
+        return hit[1]
+    rows = list(
+        _lanes_query().filter(
+            checkpoint__event_id=event_id, checkpoint__code=checkpoint_code, code=lane_code
+        )[:1]
+    )
+    if not rows:
         raise NotFound(
             "screening.unknown_lane", f"No lane {lane_code!r} at checkpoint {checkpoint_code!r}."
         )
-    return lane
+    ctx = _context(rows[0])
+    with _lock:
+        _lanes[key] = (time.monotonic(), ctx)
+    return ctx
 
 
-def check_device_lane(device: Device, lane: Lane) -> None:
+def context_for(lane: Lane) -> LaneContext:
+    """Return the (cached) context of a lane row."""
+    hit = _lanes_by_pk.get(lane.pk)
+    if hit is not None and _fresh(hit[0]):
+        return hit[1]
+    ctx = _context(_lanes_query().get(pk=lane.pk))
+    with _lock:
+        _lanes_by_pk[lane.pk] = (time.monotonic(), ctx)
+    return ctx
+
+
+def resolve_lane(*, event_id: int, checkpoint_code: str, lane_code: str) -> Lane:
+    """Return the lane ``lane_code`` of checkpoint ``checkpoint_code`` with what a scan needs."""
+    rows = list(
+        _lanes_query().filter(
+            checkpoint__event_id=event_id, checkpoint__code=checkpoint_code, code=lane_code
+        )[:1]
+    )
+    if not rows:
+        raise NotFound(
+            "screening.unknown_lane", f"No lane {lane_code!r} at checkpoint {checkpoint_code!r}."
+        )
+    return rows[0]
+
+
+def check_device_lane(device: Device, lane: Lane | LaneContext) -> None:
     """Refuse a device token used for a lane the device does not serve."""
-    if device.lane_id != lane.pk:
+    lane_id = lane.lane_id if isinstance(lane, LaneContext) else lane.pk
+    if device.lane_id != lane_id:
         raise Forbidden("auth.device_mismatch", "This device does not serve that lane.")
 
 
-_trust_cache: dict[str, tuple[datetime, TrustList]] = {}
-TRUST_TTL = timedelta(seconds=30)
-
-
-def clear_cache() -> None:
-    """Forget the cached trust list (after a key change; tests)."""
-    _trust_cache.clear()
-
-
 def _trust() -> TrustList:
-    now = clock.now()
-    hit = _trust_cache.get("trust")
-    if hit is not None and timedelta(0) <= now - hit[0] < TRUST_TTL:
+    hit = _shared.get("trust")
+    if hit is not None and _fresh(hit[0], TRUST_SECONDS):
         return hit[1]
     trust = load_trust_list(keystore.trust_list(), keystore.root_public_key())
-    _trust_cache["trust"] = (now, trust)
+    with _lock:
+        _shared["trust"] = (time.monotonic(), trust)
     return trust
 
 
-def _credential(cid: str) -> IssuedCredential | None:
-    rows = list(
-        IssuedCredential.objects.select_related("accreditation__person", "accreditation__category")
-        .defer("qr_svg", "qr_png", "claims", "qr_text", "accreditation__person__photo")
-        .filter(cid=cid)
-        .order_by()[:1]
+def _revoked() -> set[bytes]:
+    # The credential row's own revocation is checked on every scan; this set only lets the pure
+    # verifier name the reason, so a few seconds' delay in another worker changes nothing.
+    hit = _shared.get("revoked")
+    if hit is not None and _fresh(hit[0]):
+        return hit[1]
+    revoked = access.revoked_hashes()
+    with _lock:
+        _shared["revoked"] = (time.monotonic(), revoked)
+    return revoked
+
+
+def _policy(event_id: int) -> Policy:
+    generation = access.policy_generation()
+    hit = _policies.get(event_id)
+    if hit is not None and hit[1] == generation and _fresh(hit[0]):
+        return hit[2]
+    policy = access.active_policy(Event(pk=event_id))
+    with _lock:
+        _policies[event_id] = (time.monotonic(), generation, policy)
+    return policy
+
+
+@dataclass(slots=True)
+class _Holder:
+    """The credential row and its holder, read in one query."""
+
+    cred_revoked: bool
+    accreditation_id: int | None
+    acc_status: str
+    acc_flag: str
+    person_id: int | None
+    name: str
+    photo_sha256: str
+    category: str
+
+
+def _holder_sql() -> str:
+    cred, acc = IssuedCredential._meta.db_table, Accreditation._meta.db_table
+    person, cat = Person._meta.db_table, Category._meta.db_table
+    return (
+        f"SELECT c.revoked_at, a.id, a.status, a.flag, p.id, p.name_zh, p.family_name, "
+        f"p.given_name, p.photo_sha256, k.code FROM {cred} c "
+        f"LEFT JOIN {acc} a ON a.id = c.accreditation_id "
+        f"LEFT JOIN {person} p ON p.id = a.person_id "
+        f"LEFT JOIN {cat} k ON k.id = a.category_id WHERE c.cid = %s"
     )
-    return rows[0] if rows else None
 
 
-@dataclass
+def _holder(cid: str) -> _Holder | None:
+    with connection.cursor() as cur:
+        cur.execute(_holder_sql(), [cid])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    revoked_at, acc_id, status, flag, person_id, name_zh, family, given, photo, category = row
+    name = name_zh or f"{(family or '').upper()} {given or ''}".strip()
+    return _Holder(
+        cred_revoked=revoked_at is not None,
+        accreditation_id=acc_id,
+        acc_status=status or "",
+        acc_flag=flag or "",
+        person_id=person_id,
+        name=name,
+        photo_sha256=photo or "",
+        category=category or "",
+    )
+
+
+@dataclass(slots=True)
 class _Outcome:
     status: str
     reason: str
     rule: str = ""
     detail: str = ""
     cid: str = ""
-    accreditation: Accreditation | None = None
+    holder: _Holder | None = None
 
 
-def _decide(qr_text: str, lane: Lane, now: datetime) -> _Outcome:
+def _decide(qr_text: str, ctx: LaneContext, now: datetime) -> _Outcome:
     """Verify ``qr_text`` and apply the server-side credential and accreditation checks."""
-    cp = lane.checkpoint
-    gate = access.gate_checkpoint(cp)
-    policy = access.active_policy(cp.event)
-    trust = _trust()
-    revoked = access.revoked_hashes()
+    trust, revoked, policy = _trust(), _revoked(), _policy(ctx.event_id)
     decision = verify(
-        qr_text, trust_list=trust, revocations=revoked, policy=policy, checkpoint=gate, now=now
+        qr_text, trust_list=trust, revocations=revoked, policy=policy, checkpoint=ctx.gate, now=now
     )
     if decision.claims is None:
         return _Outcome("deny", decision.reason.value, detail=decision.detail[:200])
     cid = decision.claims.cid.hex()
-    cred = _credential(cid)
-    if cred is None:
+    holder = _holder(cid)
+    if holder is None:
         return _Outcome("deny", "unknown_credential", cid=cid)
-    acc = cred.accreditation
-    if decision.reason.value in ("health_required", "health_expired") and acc is not None:
+    if decision.reason.value in ("health_required", "health_expired") and holder.person_id:
         decision = verify(
             qr_text,
             trust_list=trust,
             revocations=revoked,
             policy=policy,
-            checkpoint=gate,
+            checkpoint=ctx.gate,
             now=now,
-            attestations=issuance.attestations_for(acc.person_id, now=now),
+            attestations=issuance.attestations_for(holder.person_id, now=now),
         )
     out = _Outcome(
         decision.status,
@@ -171,24 +327,38 @@ def _decide(qr_text: str, lane: Lane, now: datetime) -> _Outcome:
         rule=decision.rule.id if decision.rule else "",
         detail=decision.detail[:200],
         cid=cid,
-        accreditation=acc,
+        holder=holder if holder.accreditation_id is not None else None,
     )
-    acc_revoked = acc is not None and acc.status == "revoked"
-    if decision.reason.value == "revoked" or cred.revoked_at is not None or acc_revoked:
+    if decision.reason.value == "revoked" or holder.cred_revoked or holder.acc_status == "revoked":
         out.status, out.reason = "deny", "revoked"
-    elif acc is not None and acc.status == "suspended":
+    elif holder.acc_status == "suspended":
         out.status, out.reason = "deny", "suspended"
-    elif acc is not None and acc.flag == "vetting_pending":
+    elif holder.acc_flag == "vetting_pending":
         out.status, out.reason = "deny", "vetting_pending"
     return out
 
 
-def _apply_presence(out: _Outcome, lane: Lane, direction: str, anti_passback: bool) -> None:
+def _presence_table() -> str:
+    return Presence._meta.db_table
+
+
+def _is_inside(accreditation_id: int, zone_id: int) -> bool:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT 1 FROM {_presence_table()} WHERE accreditation_id = %s AND zone_id = %s",
+            [accreditation_id, zone_id],
+        )
+        return cur.fetchone() is not None
+
+
+def _apply_presence(out: _Outcome, ctx: LaneContext, direction: str) -> None:
     """Refuse by anti-passback when the recorded presence contradicts the direction."""
-    acc = out.accreditation
-    if acc is None or out.status == "deny" or not anti_passback:
+    holder = out.holder
+    if holder is None or holder.accreditation_id is None or out.status == "deny":
         return
-    inside = Presence.objects.filter(accreditation=acc, zone_id=lane.checkpoint.to_zone_id).exists()
+    if not ctx.anti_passback:
+        return
+    inside = _is_inside(holder.accreditation_id, ctx.to_zone_id)
     if direction == Direction.ENTRY and inside:
         out.status, out.reason, out.rule = "deny", "already_inside", "anti_passback"
     elif direction == Direction.EXIT and not inside:
@@ -197,25 +367,44 @@ def _apply_presence(out: _Outcome, lane: Lane, direction: str, anti_passback: bo
 
 def move_presence(passage: Passage, *, zone_from: int | None, zone_to: int | None) -> None:
     """Move the passage's holder out of ``zone_from`` and into ``zone_to``."""
-    acc_id = passage.accreditation_id
-    if acc_id is None:
+    if passage.accreditation_id is None:
         return
-    if zone_from is not None:
-        Presence.objects.filter(accreditation_id=acc_id, zone_id=zone_from).delete()
-    if zone_to is not None:
-        Presence.objects.update_or_create(
-            accreditation_id=acc_id,
-            zone_id=zone_to,
-            defaults={"since": passage.server_time, "passage": passage},
-        )
+    _move(passage.accreditation_id, passage.pk, passage.server_time, zone_from, zone_to)
+
+
+def _move(
+    accreditation_id: int,
+    passage_id: int,
+    at: datetime,
+    zone_from: int | None,
+    zone_to: int | None,
+) -> None:
+    table = _presence_table()
+    with connection.cursor() as cur:
+        if zone_from is not None:
+            cur.execute(
+                f"DELETE FROM {table} WHERE accreditation_id = %s AND zone_id = %s",
+                [accreditation_id, zone_from],
+            )
+        if zone_to is not None:
+            # One statement on both databases: the unique (accreditation, zone) pair decides.
+            cur.execute(
+                f"INSERT INTO {table} (accreditation_id, zone_id, since, passage_id) "
+                f"VALUES (%s, %s, %s, %s) ON CONFLICT (accreditation_id, zone_id) "
+                f"DO UPDATE SET since = excluded.since, passage_id = excluded.passage_id",
+                [accreditation_id, zone_to, _dt(at), passage_id],
+            )
+
+
+def _dt(value: datetime | None) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _flags(out: _Outcome, device_time: datetime | None, now: datetime) -> list[str]:
     flags: list[str] = []
     if out.status == "attention" and out.rule:
         flags.append(f"rule:{out.rule}")
-    acc = out.accreditation
-    if acc is not None and not acc.person.photo_sha256:
+    if out.holder is not None and not out.holder.photo_sha256:
         flags.append("no_photo")
     if device_time is not None and abs(device_time - now) > CLOCK_SKEW_FLAG:
         flags.append("device_clock_skew")
@@ -230,10 +419,102 @@ def _qr_for_accreditation(accreditation_id: int) -> str | None:
     return cred.qr_text if cred else None
 
 
-@transaction.atomic
+_PASSAGE_COLUMNS = (
+    "cid, accreditation_id, checkpoint_id, lane_id, device_id, operator_id, manual, direction, "
+    "status, reason, rule, detail, device_time, server_time, nonce, offline, annulled, "
+    "annul_reason"
+)
+
+
+def _insert_passage(
+    out: _Outcome,
+    ctx: LaneContext,
+    *,
+    direction: str,
+    device_id: int | None,
+    operator_id: int | None,
+    manual: bool,
+    device_time: datetime | None,
+    now: datetime,
+    nonce: str,
+) -> int:
+    holder = out.holder
+    params = [
+        out.cid,
+        holder.accreditation_id if holder else None,
+        ctx.checkpoint_id,
+        ctx.lane_id,
+        device_id,
+        operator_id,
+        manual,
+        direction,
+        out.status,
+        out.reason,
+        out.rule[:100],
+        out.detail,
+        _dt(device_time),
+        _dt(now),
+        nonce,
+        False,
+        False,
+        "",
+    ]
+    marks = ", ".join(["%s"] * len(params))
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {Passage._meta.db_table} ({_PASSAGE_COLUMNS}) VALUES ({marks}) "
+            f"RETURNING id",
+            params,
+        )
+        return int(cur.fetchone()[0])
+
+
+_lock_files: dict[str, int] = {}
+_write_lock = threading.Lock()
+
+
+@contextmanager
+def _writer_turn() -> Iterator[None]:
+    """On SQLite, queue the scan's write transaction on a file lock shared by all workers.
+
+    SQLite makes a second writer poll with sleeps of 1 to 25 ms; waiting in the kernel on a
+    lock file wakes the next writer the moment the previous one commits.
+    """
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor != "sqlite" or not name or name.startswith(("file:", ":memory:")):
+        yield
+        return
+    fd = _lock_files.get(name)
+    if fd is None:
+        fd = os.open(name + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+        _lock_files[name] = fd
+    with _write_lock:  # flock is per open file, so threads of one process take turns here first
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _json_mark() -> str:
+    return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+
+
+def _remember(source: str, nonce: str, result: dict[str, Any], now: datetime) -> bool:
+    """Store the answer for ``nonce``; False when another request stored one first."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {ProcessedMessage._meta.db_table} "
+            f"(source, message_id, received_at, result) VALUES (%s, %s, %s, {_json_mark()}) "
+            f"ON CONFLICT (source, message_id) DO NOTHING",
+            [source, nonce, _dt(now), json.dumps(result)],
+        )
+        return cur.rowcount == 1
+
+
 def scan(
     *,
-    lane: Lane,
+    lane: Lane | LaneContext,
     direction: str,
     nonce: str,
     source: str,
@@ -254,78 +535,72 @@ def scan(
         )
     if qr_text is not None and len(qr_text) > MAX_QR:
         raise DomainError("screening.qr_too_large", f"qr_text is over {MAX_QR} characters.")
-    previous = idempotency.seen(source, nonce)
-    if previous is not None:
-        return ScanResult(**{**previous, "duplicate": True})
+    ctx = lane if isinstance(lane, LaneContext) else context_for(lane)
     now = clock.now()
-    cp = lane.checkpoint
     manual = accreditation_id is not None
     text = _qr_for_accreditation(accreditation_id) if accreditation_id is not None else qr_text
-    out = _decide(text, lane, now) if text is not None else _Outcome("deny", "unknown_credential")
+    # Reads happen before the write transaction: on SQLite it takes the write lock at BEGIN.
+    out = _decide(text, ctx, now) if text is not None else _Outcome("deny", "unknown_credential")
     exit_refused = out.status != "allow" and direction == Direction.EXIT
     if exit_refused and out.reason not in AUTHENTICITY_REASONS:
         out.status = "attention"  # nobody is kept inside; the operator notes the refusal
-    rules = rules_for(cp.pk)
-    _apply_presence(out, lane, direction, rules.anti_passback)
-    passage = Passage.objects.create(
-        cid=out.cid,
-        accreditation=out.accreditation,
-        checkpoint=cp,
-        lane=lane,
-        device=device,
-        operator=operator,
-        manual=manual,
-        direction=direction,
-        status=out.status,
-        reason=out.reason,
-        rule=out.rule[:100],
-        detail=out.detail,
-        device_time=device_time,
-        server_time=now,
-        nonce=nonce,
-    )
-    if out.status != "deny":
-        if direction == Direction.ENTRY:
-            move_presence(passage, zone_from=cp.from_zone_id, zone_to=cp.to_zone_id)
-        else:
-            move_presence(passage, zone_from=cp.to_zone_id, zone_to=cp.from_zone_id)
-    acc = out.accreditation
+    _apply_presence(out, ctx, direction)
+    holder = out.holder
     zh, en = REASON_TEXT.get(out.reason, (out.reason, out.reason))
-    result = ScanResult(
-        passage_id=passage.pk,
-        status=out.status,
-        reason=out.reason,
-        rule=out.rule,
-        detail=out.detail,
-        direction=direction,
-        checkpoint=cp.code,
-        lane=lane.code,
-        cid=out.cid,
-        accreditation_id=acc.pk if acc else None,
-        person_id=acc.person_id if acc else None,
-        name=acc.person.display_name() if acc else "",
-        category=acc.category.code if acc else "",
-        photo_url=f"/api/screening/people/{acc.person_id}/photo" if acc else "",
-        flags=_flags(out, device_time, now),
-        text_zh=zh,
-        text_en=en,
-        server_time=now.isoformat(),
-    )
-    if not idempotency.remember(source, nonce, result.as_json()):
-        # Another worker answered the same nonce first: undo ours and repeat its answer.
-        stored = idempotency.seen(source, nonce) or result.as_json()
-        transaction.set_rollback(True)
-        return ScanResult(**{**stored, "duplicate": True})
-    bus.publish(
-        PassageRecorded(
-            passage_id=passage.pk,
-            checkpoint=cp.code,
-            lane=lane.code,
+    with _writer_turn(), transaction.atomic():
+        passage_id = _insert_passage(
+            out,
+            ctx,
             direction=direction,
+            device_id=device.pk if device is not None else None,
+            operator_id=getattr(operator, "pk", None),
+            manual=manual,
+            device_time=device_time,
+            now=now,
+            nonce=nonce,
+        )
+        result = ScanResult(
+            passage_id=passage_id,
             status=out.status,
             reason=out.reason,
-            zone=cp.to_zone.number,
-            at=now.isoformat(),
+            rule=out.rule,
+            detail=out.detail,
+            direction=direction,
+            checkpoint=ctx.checkpoint_code,
+            lane=ctx.lane_code,
+            cid=out.cid,
+            accreditation_id=holder.accreditation_id if holder else None,
+            person_id=holder.person_id if holder else None,
+            name=holder.name if holder else "",
+            category=holder.category if holder else "",
+            photo_url=f"/api/screening/people/{holder.person_id}/photo" if holder else "",
+            flags=_flags(out, device_time, now),
+            text_zh=zh,
+            text_en=en,
+            server_time=now.isoformat(),
         )
-    )
+        if out.status != "deny" and holder is not None and holder.accreditation_id is not None:
+            zones = (ctx.from_zone_id, ctx.to_zone_id)
+            src, dst = zones if direction == Direction.ENTRY else zones[::-1]
+            _move(holder.accreditation_id, passage_id, now, src, dst)
+        replayed = not _remember(source, nonce, result.as_json(), now)
+        if replayed:
+            # The nonce was answered before (a retry, or another worker first): undo it all.
+            transaction.set_rollback(True)
+        else:
+            bus.publish(
+                PassageRecorded(
+                    passage_id=passage_id,
+                    checkpoint=ctx.checkpoint_code,
+                    lane=ctx.lane_code,
+                    direction=direction,
+                    status=out.status,
+                    reason=out.reason,
+                    zone=ctx.to_zone_number,
+                    at=now.isoformat(),
+                )
+            )
+    if replayed:
+        stored = idempotency.seen(source, nonce) or result.as_json()
+        return ScanResult(**{**stored, "duplicate": True})
     return result

@@ -11,7 +11,7 @@ from django.db.models import Count
 
 from anbao.core import audit, bus, clock
 from anbao.core.errors import DomainError, NotFound
-from anbao.screening.decisions import move_presence
+from anbao.screening.decisions import clear_cache, move_presence
 from anbao.screening.events import PassageAnnulled, PresencesEnded
 from anbao.screening.models import (
     DEFAULT_AUTO_CHECKOUT_HOUR,
@@ -48,6 +48,8 @@ def set_rules(
     row.auto_checkout_hour = auto_checkout_hour
     row.updated_at = clock.now()
     row.save()
+    clear_cache()  # the scan path caches rules per lane; clear again once others can read
+    transaction.on_commit(clear_cache)
     audit.record(
         "screening.rules_set",
         obj=checkpoint,

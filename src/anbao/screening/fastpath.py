@@ -1,0 +1,235 @@
+"""The scanners' fast path: ``POST /api/screening/scan`` served beside Django's request stack.
+
+A lane scanner's scan needs none of what the full stack gives a browser (sessions, CSRF,
+locale, messages, login lockout), and at a 6 a.m. rush every millisecond of it is queue. This
+ASGI wrapper answers the common case itself: a known device token, a valid body, its own lane.
+It calls the same decision service as the API route and answers in the same shapes. Anything
+else (no or unknown token, an invalid body) is handed to Django unchanged, so refusals keep
+exactly the API's codes and messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, connection
+from pydantic import ValidationError
+
+from anbao.accounts.auth import DEVICE_TOKEN_PREFIX
+from anbao.accounts.models import DeviceCredential
+from anbao.core import audit
+from anbao.core.errors import DomainError
+from anbao.core.models import AuditSource
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
+
+PATH = "/api/screening/scan"
+MAX_BODY = 16 * 1024
+#: A revoked device token stops working in this process at once and in others within this time.
+TOKEN_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Device:
+    """What a scan needs of the calling device; stands in for the model row."""
+
+    pk: int
+    external_id: str
+    event_id: int
+    lane_id: int | None
+
+
+_tokens: dict[str, tuple[float, _Device]] = {}
+
+
+def forget_tokens() -> None:
+    """Drop cached device tokens (after a revocation or rotation; tests)."""
+    _tokens.clear()
+
+
+def _device_for(token: str) -> _Device | None:
+    digest = DeviceCredential.digest_of(token)
+    hit = _tokens.get(digest)
+    if hit is not None and 0.0 <= time.monotonic() - hit[0] < TOKEN_SECONDS:
+        return hit[1]
+    row = (
+        DeviceCredential.objects.filter(token_digest=digest, revoked_at__isnull=True)
+        .values_list("device_id", "device__external_id", "device__event_id", "device__lane_id")
+        .first()
+    )
+    if row is None:
+        _tokens.pop(digest, None)
+        return None
+    device = _Device(pk=row[0], external_id=row[1], event_id=row[2], lane_id=row[3])
+    if len(_tokens) > 10_000:
+        _tokens.clear()
+    _tokens[digest] = (time.monotonic(), device)
+    return device
+
+
+class _HandOver(Exception):
+    """The request is not the fast path's to answer: Django answers it."""
+
+
+def _decide(token: str, body: bytes, ip: str | None) -> tuple[int, dict[str, Any]]:
+    """Authenticate, validate and decide one scan; runs on the fast path's own thread."""
+    from anbao.screening import decisions
+    from anbao.screening.scan_api import ScanIn
+
+    try:
+        device = _device_for(token)
+    except DatabaseError:
+        connection.close()  # a server restart or failover: reconnect on the next call
+        raise
+    if device is None:
+        raise _HandOver
+    try:
+        payload = ScanIn.model_validate_json(body)
+    except ValidationError:
+        raise _HandOver from None
+    if payload.device != device.external_id:
+        raise DomainError(
+            "auth.device_mismatch", "This device token belongs to another device.", 403
+        )
+    ctx = decisions.lane_context(
+        event_id=device.event_id, checkpoint_code=payload.checkpoint, lane_code=payload.lane
+    )
+    decisions.check_device_lane(device, ctx)  # type: ignore[arg-type]
+    token_ctx = audit.set_context(
+        audit.AuditContext(
+            actor_label=f"device:{device.external_id}", source=AuditSource.DEVICE, ip=ip
+        )
+    )
+    try:
+        result = decisions.scan(
+            lane=ctx,
+            direction=payload.direction,
+            nonce=payload.nonce,
+            source=f"device:{device.external_id}",
+            qr_text=payload.qr_text,
+            accreditation_id=payload.accreditation_id,
+            device=device,  # type: ignore[arg-type]
+            device_time=payload.device_time,
+        )
+    finally:
+        audit.reset_context(token_ctx)
+    return 200, result.as_json()
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            text = value.decode("latin-1")
+            if text[:7].lower() == "bearer ":
+                return text[7:].strip()
+            return None
+    return None
+
+
+class ScanFastPath:
+    """ASGI wrapper that answers lane scanners' scans and passes everything else on."""
+
+    def __init__(self, app: ASGIApp, *, threads: int = 2) -> None:
+        self.app = app
+        # Own threads keep one database connection each for the life of the process.
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scan")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        token = _bearer(scope)
+        if token is None or not token.startswith(DEVICE_TOKEN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        body, ended, fits = await _read_body(receive)
+        if not fits:
+            await self.app(scope, _replay(body, receive, partial=not ended), send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else None
+        loop = asyncio.get_running_loop()
+        try:
+            status, data = await loop.run_in_executor(self.pool, _decide, token, body, ip)
+        except _HandOver:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        except DomainError as exc:
+            status, data = exc.status, exc.as_dict()
+        except DatabaseError:
+            log.exception("scan fast path: database unavailable")
+            status, data = 503, _error("server.database_unavailable", "Try again shortly.")
+        except Exception:
+            log.exception("scan fast path: unexpected error")
+            status, data = 500, _error("server.error", "An unexpected error occurred.")
+        await _respond(send, status, data)
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool, bool]:
+    """Read the body, stopping past :data:`MAX_BODY`: (bytes, ended, fits)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), True, False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        ended = not message.get("more_body", False)
+        if ended or size > MAX_BODY:
+            return b"".join(chunks), ended, size <= MAX_BODY
+
+
+def _replay(body: bytes, receive: Receive, *, partial: bool = False) -> Receive:
+    """Return a receive callable that gives Django the body already read, then the rest."""
+    sent = False
+
+    async def _receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": partial}
+        return await receive()
+
+    return _receive
+
+
+async def _respond(send: Send, status: int, data: dict[str, Any]) -> None:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"cache-control", b"no-store"),
+                (b"x-content-type-options", b"nosniff"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def wrap(app: ASGIApp) -> ASGIApp:
+    """Return ``app`` behind the scan fast path."""
+    return ScanFastPath(app)

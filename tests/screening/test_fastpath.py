@@ -1,0 +1,174 @@
+"""The scanners' fast path at the ASGI level: same answers as the API, refusals handed to Django.
+
+The fast path decides on its own threads with their own database connections, so these tests
+commit their data (``transactional_db``) and drive the real ASGI application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connections
+
+from anbao.accounts import services as accounts
+from anbao.accreditation import keystore
+from anbao.core import clock
+from anbao.screening import decisions, fastpath
+from anbao.screening.models import Passage
+from anbao.screening.scan_api import ScanOut
+from tests.screening.test_scan import EVENT_TIME, FixedClock, body, issued
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def app(transactional_db) -> Iterator[fastpath.ScanFastPath]:  # type: ignore[no-untyped-def]
+    from anbao.asgi import django_application
+    from anbao.sites import services as sites
+    from anbao.sites.demo import DEMO_SITE_PATH
+    from anbao.sites.models import Event
+
+    if not Event.objects.exists():
+        sites.load_site(DEMO_SITE_PATH)
+    previous = clock.install(FixedClock(EVENT_TIME))
+    keystore._cache.clear()
+    keystore.ensure_keys()
+    decisions.clear_cache()
+    fastpath.forget_tokens()
+    wrapped = fastpath.ScanFastPath(django_application, threads=1)
+    yield wrapped
+    wrapped.pool.submit(connections.close_all).result()
+    wrapped.pool.shutdown()
+    clock.install(previous)
+    decisions.clear_cache()
+    fastpath.forget_tokens()
+
+
+def token_for(device_id: str = "GS-wicc-n-l1") -> str:
+    code = accounts.start_enrolment(device_id=device_id)
+    return accounts.redeem_enrolment(device_id=device_id, code=code)
+
+
+def call(
+    app: Any,
+    *,
+    path: str = "/api/screening/scan",
+    method: str = "POST",
+    token: str | None,
+    payload: Any = None,
+    raw: bytes | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Run one HTTP request through the ASGI app and return its status and JSON body."""
+    data = raw if raw is not None else json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"host", b"testserver")]
+    if token is not None:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+    chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)] or [b""]
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+        await asyncio.Event().wait()  # the client stays connected until the answer
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(content)
+
+
+def test_a_scan_is_decided_with_the_api_shape_and_recorded(app) -> None:  # type: ignore[no-untyped-def]
+    cred = issued()
+    status, out = call(app, token=token_for(), payload=body(cred.qr_text))
+    assert status == 200, out
+    assert set(out) == set(ScanOut.model_fields)
+    assert (out["status"], out["reason"], out["duplicate"]) == ("allow", "ok", False)
+    assert out["text_zh"] and out["text_en"] == "Pass"
+    passage = Passage.objects.get(pk=out["passage_id"])
+    assert passage.device is not None and passage.device.external_id == "GS-wicc-n-l1"
+    assert passage.accreditation_id == out["accreditation_id"]
+
+
+def test_a_replay_repeats_the_first_answer(app) -> None:  # type: ignore[no-untyped-def]
+    cred = issued()
+    token = token_for()
+    payload = body(cred.qr_text)
+    _, first = call(app, token=token, payload=payload)
+    _, again = call(app, token=token, payload=payload)
+    assert again["duplicate"] is True
+    assert again["passage_id"] == first["passage_id"]
+    assert Passage.objects.filter(nonce=payload["nonce"]).count() == 1
+
+
+def test_anti_passback_holds_across_fast_path_scans(app) -> None:  # type: ignore[no-untyped-def]
+    cred = issued()
+    token = token_for()
+    assert call(app, token=token, payload=body(cred.qr_text))[1]["status"] == "allow"
+    second = call(app, token=token, payload=body(cred.qr_text))[1]
+    assert (second["status"], second["reason"]) == ("deny", "already_inside")
+
+
+def test_refusals_keep_the_api_codes(app) -> None:  # type: ignore[no-untyped-def]
+    cred = issued()
+    token = token_for()
+    status, out = call(app, token=None, payload=body(cred.qr_text))
+    assert (status, out["error"]["code"]) == (401, "auth.unauthenticated")
+    status, out = call(app, token="abd_not-a-token", payload=body(cred.qr_text))
+    assert (status, out["error"]["code"]) == (401, "auth.unauthenticated")
+    bad = body(cred.qr_text)
+    del bad["nonce"]
+    status, out = call(app, token=token, payload=bad)
+    assert (status, out["error"]["code"]) == (422, "request.invalid")
+    assert any(p["field"] == "nonce" for p in out["error"]["problems"])
+    status, out = call(app, token=token, raw=b"{not json")
+    assert status in (400, 422) and "error" in out
+    status, out = call(app, token=token, payload=body(cred.qr_text) | {"device": "GS-wicc-n-l2"})
+    assert (status, out["error"]["code"]) == (403, "auth.device_mismatch")
+    status, out = call(app, token=token, payload=body(cred.qr_text, lane="l2"))
+    assert (status, out["error"]["code"]) == (403, "auth.device_mismatch")
+    status, out = call(
+        app, token=token, payload=body(cred.qr_text, lane="zz") | {"device": "GS-wicc-n-l1"}
+    )
+    assert (status, out["error"]["code"]) == (404, "screening.unknown_lane")
+    huge = body("A" * 20_000)
+    status, out = call(app, token=token, payload=huge)
+    assert status in (413, 422) and "error" in out
+    assert Passage.objects.count() == 0
+
+
+def test_other_requests_go_to_django(app) -> None:  # type: ignore[no-untyped-def]
+    status, out = call(app, path="/api/screening/occupancy", method="GET", token=None, raw=b"")
+    assert (status, out["error"]["code"]) == (401, "auth.unauthenticated")
+
+
+def test_a_revoked_device_token_stops_working(app) -> None:  # type: ignore[no-untyped-def]
+    cred = issued()
+    token = token_for()
+    assert call(app, token=token, payload=body(cred.qr_text))[0] == 200
+    accounts.revoke_device_token(device_id="GS-wicc-n-l1")
+    fastpath.forget_tokens()  # another process would see it within TOKEN_SECONDS
+    status, out = call(app, token=token, payload=body(cred.qr_text, direction="exit"))
+    assert (status, out["error"]["code"]) == (401, "auth.unauthenticated")
