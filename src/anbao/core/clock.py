@@ -81,3 +81,49 @@ def install(clock: Clock) -> Clock:
 def current() -> Clock:
     """Return the installed clock."""
     return _clock
+
+
+@dataclass
+class AnchoredClock:
+    """Simulated time shared by several processes: ``start`` was the time at wall ``anchor``."""
+
+    start: datetime
+    anchor: float
+    speed: float = 1.0
+
+    def now(self) -> datetime:
+        """Return ``start`` plus the wall time since ``anchor``, times ``speed``."""
+        elapsed = (time.time() - self.anchor) * self.speed
+        return (self.start + timedelta(seconds=elapsed)).astimezone(UTC)
+
+
+CLOCK_ENV = "ANBAO_CLOCK"
+
+
+def clock_env(start: datetime, speed: float = 1.0) -> str:
+    """Return the ``ANBAO_CLOCK`` value that makes server workers run simulated time."""
+    if start.tzinfo is None:
+        raise ValueError("the simulated start needs a time zone")
+    if not speed > 0:
+        raise ValueError("speed must be positive")
+    return f"{start.isoformat()}|{time.time():.6f}|{speed}"
+
+
+def install_from_environment() -> Clock | None:
+    """Install the simulated clock named by ``ANBAO_CLOCK`` (set by ``anbao serve``), if any."""
+    import os
+
+    value = os.environ.get(CLOCK_ENV, "")
+    if not value:
+        return None
+    try:
+        start_text, anchor_text, speed_text = value.split("|")
+        start = datetime.fromisoformat(start_text)
+        anchor, speed = float(anchor_text), float(speed_text)
+    except ValueError as exc:
+        raise ValueError(f"{CLOCK_ENV} must be START|ANCHOR|SPEED: {exc}") from None
+    if start.tzinfo is None or not speed > 0:
+        raise ValueError(f"{CLOCK_ENV} needs an aware start and a positive speed")
+    clock = AnchoredClock(start=start, anchor=anchor, speed=speed)
+    install(clock)
+    return clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -107,8 +107,23 @@ DEMO_CATEGORY_ZONES = {
 }
 
 
+#: The demo's accreditation office works this long before the first event day, so that keys
+#: and credentials are already valid when the simulated morning starts.
+PREPARATION_LEAD = timedelta(days=3)
+
+
 def ensure_accreditations(state: DemoState) -> None:
-    """Import the demo people with photos, approve most, and issue their credentials."""
+    """Import, approve and issue the demo people's credentials, days before the event opens."""
+    from anbao.core import clock
+
+    previous = clock.install(clock.SimulationClock(start=simulation_start() - PREPARATION_LEAD))
+    try:
+        _accredit(state)
+    finally:
+        clock.install(previous)
+
+
+def _accredit(state: DemoState) -> None:
     from anbao.accreditation import importing_store, issuance, keystore
     from anbao.accreditation import services as office
     from anbao.accreditation.bulk import bulk_advance

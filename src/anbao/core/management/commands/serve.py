@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from argparse import ArgumentParser
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+from anbao.core import clock
 
 
 def run_server(*, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
@@ -51,6 +55,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=1)
         parser.add_argument(
+            "--clock-start",
+            help="run simulated time from this ISO 8601 instant (drills, benchmarks, replays)",
+        )
+        parser.add_argument("--clock-speed", type=float, default=1.0)
+        parser.add_argument(
             "--access-log", action="store_true", help="log every request (off: it costs CPU)"
         )
 
@@ -63,6 +72,12 @@ class Command(BaseCommand):
                 f"the database has {len(pending)} unapplied migrations: run `anbao migrate` "
                 "(or `anbao demo` for a demo instance) first"
             )
+        if opts.get("clock_start"):
+            try:
+                start = datetime.fromisoformat(opts["clock_start"])
+                os.environ[clock.CLOCK_ENV] = clock.clock_env(start, opts["clock_speed"])
+            except ValueError as exc:
+                raise CommandError(f"--clock-start: {exc}") from None
         run_server(
             host=opts["host"],
             port=opts["port"],
