@@ -127,6 +127,8 @@ def _client(
             statuses[key] = statuses.get(key, 0) + 1
             if answer["status"] != "deny":
                 inside[i] = answer["direction"] == "entry"
+            elif answer["reason"] in ("already_inside", "not_inside"):
+                inside[i] = answer["reason"] == "already_inside"  # an earlier run left them
 
 
 def load(

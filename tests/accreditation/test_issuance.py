@@ -67,11 +67,11 @@ def trust():  # type: ignore[no-untyped-def]
 def test_ensure_keys_creates_a_root_and_one_key_per_purpose(at_event) -> None:
     created = keystore.ensure_keys()
     assert {k.purpose for k in created} == {
-        "root", "badge", "vehicle", "day_pass", "health_pass", "revocation",
+        "root", "badge", "vehicle", "day_pass", "health_pass", "revocation", "gate_bundle",
     }  # fmt: skip
     assert keystore.ensure_keys() == []
     assert {k.purpose for k in trust().keys.values()} == {
-        "badge", "vehicle", "day_pass", "health_pass", "revocation",
+        "badge", "vehicle", "day_pass", "health_pass", "revocation", "gate_bundle",
     }  # fmt: skip
 
 

@@ -41,7 +41,7 @@ def test_kid_is_eight_bytes_of_sha256_of_the_public_key() -> None:
 
 def test_trust_list_lists_one_key_per_purpose() -> None:
     assert {k.purpose for k in SCHEME.trust.keys.values()} == {
-        "badge", "vehicle", "day_pass", "health_pass", "revocation",
+        "badge", "vehicle", "day_pass", "health_pass", "revocation", "gate_bundle",
     }  # fmt: skip
     assert SCHEME.trust.version == 1
 

@@ -106,9 +106,11 @@ def test_a_scan_is_decided_with_the_api_shape_and_recorded(app) -> None:  # type
     assert status == 200, out
     assert set(out) == set(ScanOut.model_fields)
     assert (out["status"], out["reason"], out["duplicate"]) == ("allow", "ok", False)
-    assert out["text_zh"] and out["text_en"] == "Pass"
+    assert out["text_zh"]
+    assert out["text_en"] == "Pass"
     passage = Passage.objects.get(pk=out["passage_id"])
-    assert passage.device is not None and passage.device.external_id == "GS-wicc-n-l1"
+    assert passage.device is not None
+    assert passage.device.external_id == "GS-wicc-n-l1"
     assert passage.accreditation_id == out["accreditation_id"]
 
 
@@ -144,7 +146,8 @@ def test_refusals_keep_the_api_codes(app) -> None:  # type: ignore[no-untyped-de
     assert (status, out["error"]["code"]) == (422, "request.invalid")
     assert any(p["field"] == "nonce" for p in out["error"]["problems"])
     status, out = call(app, token=token, raw=b"{not json")
-    assert status in (400, 422) and "error" in out
+    assert status in (400, 422)
+    assert "error" in out
     status, out = call(app, token=token, payload=body(cred.qr_text) | {"device": "GS-wicc-n-l2"})
     assert (status, out["error"]["code"]) == (403, "auth.device_mismatch")
     status, out = call(app, token=token, payload=body(cred.qr_text, lane="l2"))
@@ -155,7 +158,8 @@ def test_refusals_keep_the_api_codes(app) -> None:  # type: ignore[no-untyped-de
     assert (status, out["error"]["code"]) == (404, "screening.unknown_lane")
     huge = body("A" * 20_000)
     status, out = call(app, token=token, payload=huge)
-    assert status in (413, 422) and "error" in out
+    assert status in (413, 422)
+    assert "error" in out
     assert Passage.objects.count() == 0
 
 

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from anbao.core.bus import Event
 
-__all__ = ["PassageAnnulled", "PassageRecorded", "PresencesEnded"]
+__all__ = [
+    "ArrivalsCounted",
+    "LaneEquipmentChanged",
+    "LaneStateChanged",
+    "OfflineConflictResolved",
+    "PassageAnnulled",
+    "PassageRecorded",
+    "PresencesEnded",
+    "QueueReported",
+]
 
 
 @dataclass(frozen=True)
@@ -37,4 +46,56 @@ class PresencesEnded(Event):
     """The automatic check-out ended presences."""
 
     count: int
+    at: str
+
+
+@dataclass(frozen=True)
+class LaneStateChanged(Event):
+    """A lane was opened or closed."""
+
+    checkpoint: str
+    lane: str
+    is_open: bool
+    at: str
+
+
+@dataclass(frozen=True)
+class QueueReported(Event):
+    """Someone counted a lane's queue by eye."""
+
+    checkpoint: str
+    lane: str
+    length: int
+    at: str
+
+
+@dataclass(frozen=True)
+class ArrivalsCounted(Event):
+    """Arrival counts for a lane's queue were stored (one or more minutes)."""
+
+    checkpoint: str
+    lane: str
+    minutes: int
+    total: int
+    at: str
+
+
+@dataclass(frozen=True)
+class LaneEquipmentChanged(Event):
+    """A lane's piece of equipment changed status."""
+
+    checkpoint: str
+    lane: str
+    kind: str
+    label: str
+    status: str
+    at: str
+
+
+@dataclass(frozen=True)
+class OfflineConflictResolved(Event):
+    """A lead resolved a double entry found on gate sync."""
+
+    conflict_id: int
+    checkpoint: str
     at: str

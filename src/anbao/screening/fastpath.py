@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -232,4 +233,4 @@ async def _respond(send: Send, status: int, data: dict[str, Any]) -> None:
 
 def wrap(app: ASGIApp) -> ASGIApp:
     """Return ``app`` behind the scan fast path."""
-    return ScanFastPath(app)
+    return ScanFastPath(app, threads=int(os.environ.get("ANBAO_SCAN_THREADS", "2")))

@@ -22,8 +22,10 @@ from anbao.accreditation.credentials.codec import Claims, Purpose, sign_claims
 from anbao.accreditation.credentials.errors import CredentialError, Reason
 
 REVOCATION = "revocation"
-#: Purposes a signing key can be bound to: the four credential purposes and the lists.
-KEY_PURPOSES: tuple[str, ...] = (*(p.label for p in Purpose), REVOCATION)
+GATE_BUNDLE = "gate_bundle"
+#: Purposes a signing key can be bound to: the four credential purposes, the revocation list
+#: and the offline gates' bundles.
+KEY_PURPOSES: tuple[str, ...] = (*(p.label for p in Purpose), REVOCATION, GATE_BUNDLE)
 MAX_TRUST_LIST = 64 * 1024
 
 
@@ -184,6 +186,14 @@ class Signer:
     def sign_payload(self, payload: bytes) -> bytes:
         """Sign arbitrary CBOR bytes (revocation lists) and return COSE_Sign1 bytes."""
         return cose.sign1(payload, kid=self.kid, key=self.key)
+
+    def sign_raw(self, data: bytes) -> bytes:
+        """Return the bare Ed25519 signature over ``data`` (gate bundles only)."""
+        # A raw signature carries no purpose of its own, so only the bundle key may make one:
+        # a credential key signing arbitrary bytes could be made to sign a forged credential.
+        if self.purpose != GATE_BUNDLE:
+            raise ValueError(f"a {self.purpose} key does not sign raw bytes")
+        return self.key.sign(data)
 
     def certificate(self, root: Ed25519PrivateKey, *, not_before: int, not_after: int) -> bytes:
         """Return the root-signed certificate for this key."""

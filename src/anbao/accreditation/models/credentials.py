@@ -31,6 +31,7 @@ class KeyPurpose(models.TextChoices):
     DAY_PASS = "day_pass", _("Day pass")
     HEALTH_PASS = "health_pass", _("Health pass")
     REVOCATION = "revocation", _("Revocation list")
+    GATE_BUNDLE = "gate_bundle", _("Gate bundle")
 
 
 class KeyStatus(models.TextChoices):
