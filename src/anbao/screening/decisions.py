@@ -481,8 +481,12 @@ def _writer_turn() -> Iterator[None]:
     lock file wakes the next writer the moment the previous one commits.
     """
     name = str(connection.settings_dict.get("NAME") or "")
-    if connection.vendor != "sqlite" or not name or name.startswith(("file:", ":memory:")):
+    if connection.vendor != "sqlite":
         yield
+        return
+    if not name or name.startswith(("file:", ":memory:")):
+        with _write_lock:  # an in-memory database lives in this process only
+            yield
         return
     fd = _lock_files.get(name)
     if fd is None:

@@ -47,6 +47,8 @@ WTMD_ALARM_RATE = 0.03
 EXIT_SHARE = 0.2
 MAX_SERVED_PER_TICK = 150
 MAX_GAP = timedelta(minutes=5)
+#: Lanes (checkpoint, lane) that real gate clients serve in the demo; the simulator leaves them.
+DRIVEN_BY_GATES: set[tuple[str, str]] = set()
 #: History the demo starts with: the simulator replays this much before the start time.
 WARM_UP = timedelta(minutes=10)
 
@@ -143,12 +145,14 @@ class CheckpointTraffic:
         if gap <= timedelta(0):
             return 0
         minutes = gap.total_seconds() / 60
-        open_ids = set(LaneState.objects.filter(is_open=False).values_list("lane_id", flat=True))
+        closed_ids = set(LaneState.objects.filter(is_open=False).values_list("lane_id", flat=True))
         budget = MAX_SERVED_PER_TICK
         sent = 0
         for state in self.lanes:
-            if state.lane.pk in open_ids:
+            if state.lane.pk in closed_ids:
                 continue  # closed: nobody queues, nobody is served
+            if (state.ctx.checkpoint_code, state.ctx.lane_code) in DRIVEN_BY_GATES:
+                continue
             tz = ZoneInfo(state.lane.checkpoint.event.time_zone)
             kind = str(state.lane.kind)
             rate = self.profile.rate(now.astimezone(tz).time()) * ARRIVAL_SHARE.get(kind, 0.5)

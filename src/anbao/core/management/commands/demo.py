@@ -17,6 +17,9 @@ from anbao.core import clock, simulation
 from anbao.core.cli_support import cli_context
 from anbao.demo import setup
 
+#: Lanes where the demo runs real offline-capable gate clients (the rest are simulated in process).
+DEMO_GATES = ("GS-wicc-n-l1", "GS-wicc-n-l2")
+
 
 class Command(BaseCommand):
     """Set up and run the demo."""
@@ -72,11 +75,52 @@ class Command(BaseCommand):
             sim.start()
             from anbao.core.management.commands.serve import run_server
 
+            lane_port = self._start_gates(opts)
             console.print(f"serving at http://{opts['host']}:{opts['port']}/  (Ctrl-C stops)")
+            console.print(
+                f"lane screen of the offline gate {DEMO_GATES[0]}: http://127.0.0.1:{lane_port}/"
+            )
             try:
                 run_server(host=opts["host"], port=opts["port"])
             finally:
                 sim.stop()
+
+    def _start_gates(self, opts: dict[str, Any]) -> int:
+        """Run real gate clients at two lanes against this server, once it answers."""
+        import socket
+        import threading
+        import time
+
+        from anbao.gate import sim as gate_sim
+        from anbao.gate.lane import make_server
+        from anbao.screening import drill
+        from anbao.screening import simulation as traffic_sim
+
+        root, specs = drill.prepare_gates(gates=len(DEMO_GATES), checkpoints=["wicc-n"])
+        traffic_sim.DRIVEN_BY_GATES.update((s.checkpoint, s.lane) for s in specs)
+        config = gate_sim.SimConfig(
+            server=f"http://127.0.0.1:{opts['port']}",
+            root_public=root,
+            home=settings.ANBAO_HOME / "gates",
+            minutes=7 * 24 * 60,
+            start=clock.now(),
+            speed=opts["speed"],
+            clock=clock.now,
+            photos=False,  # the lane screen fetches a photo from the server when online
+        )
+        lane_port = opts["port"] + 1
+
+        def run() -> None:
+            for _ in range(300):
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", opts["port"])) == 0:
+                        break
+                time.sleep(0.2)
+            running = gate_sim.start_sim(config, [s.as_json() for s in specs])
+            make_server(running.gates[0], lane_port).serve_forever()
+
+        threading.Thread(target=run, name="demo-gates", daemon=True).start()
+        return lane_port
 
     def _start_simulation(self, opts: dict[str, Any]) -> simulation.Simulator:
         start = (
