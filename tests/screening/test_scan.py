@@ -416,3 +416,19 @@ def test_the_scan_uses_a_bounded_number_of_queries(gate) -> None:  # type: ignor
     # auth, lane, receipt, policy, revocations, credential, rules, presence x2, passage,
     # presence insert, receipt insert: no query per zone, rule or revocation.
     assert len(sql) <= 12, sql
+
+
+def test_the_checkout_command_ends_due_presences(gate, at_event) -> None:  # type: ignore[no-untyped-def]
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    cred = issued()
+    scan(gate, cred.qr_text)
+    out = StringIO()
+    call_command("checkout", stdout=out)
+    assert out.getvalue().strip() == "ended 0 presences"  # 10:00: not yet 04:00 tomorrow
+    at_event.current = EVENT_TIME + timedelta(hours=19)
+    call_command("checkout", stdout=out)
+    assert "ended 1 presences" in out.getvalue()
+    assert not Presence.objects.exists()

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from anbao.accreditation.models import IssuedCredential
-from anbao.screening import decisions, lanes, records, traffic
+from anbao.screening import decisions, lanes, occupancy, records, traffic
 from anbao.screening import taxonomy as tx
 from anbao.screening.models import LaneState, Passage, Presence, ScreeningRecord
 from anbao.sites.models import Device, DeviceKind, Lane, LaneKind
@@ -47,6 +47,7 @@ WTMD_ALARM_RATE = 0.03
 EXIT_SHARE = 0.2
 MAX_SERVED_PER_TICK = 150
 MAX_GAP = timedelta(minutes=5)
+CHECKOUT_EVERY = timedelta(minutes=15)
 #: Lanes (checkpoint, lane) that real gate clients serve in the demo; the simulator leaves them.
 DRIVEN_BY_GATES: set[tuple[str, str]] = set()
 #: History the demo starts with: the simulator replays this much before the start time.
@@ -79,6 +80,7 @@ class CheckpointTraffic:
     others: dict[int, list[str]] = field(default_factory=dict)
     revoked: list[str] = field(default_factory=list)
     inside: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    last_checkout: datetime | None = None
     served: int = 0
     seizures: int = 0
     police_cases: int = 0
@@ -145,6 +147,9 @@ class CheckpointTraffic:
         if gap <= timedelta(0):
             return 0
         minutes = gap.total_seconds() / 60
+        if self.last_checkout is None or now - self.last_checkout >= CHECKOUT_EVERY:
+            occupancy.auto_checkout(now)  # what a timer runs in production
+            self.last_checkout = now
         closed_ids = set(LaneState.objects.filter(is_open=False).values_list("lane_id", flat=True))
         budget = MAX_SERVED_PER_TICK
         sent = 0
