@@ -16,6 +16,7 @@ import pytest
 from anbao.gate.gate import Gate, GateConfig
 from anbao.gate.lane import make_server, picker
 from anbao.screening import taxonomy
+from tests.conftest import require_service
 from tests.gate.factory import NOW, Keys, claims, envelope, payload, person
 
 AT = datetime.fromtimestamp(NOW, UTC)
@@ -145,8 +146,8 @@ def test_the_page_script_scans_and_seizes_in_three_taps(tmp_path: Path) -> None:
     from anbao.gate.lane import page
 
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed")
+    require_service(node is not None, "Node.js is not installed")
+    assert node is not None
     html = page().decode()
     script = tmp_path / "lane.js"
     script.write_text(html[html.index("<script>") + 8 : html.index("</script>")])

@@ -432,3 +432,26 @@ def test_the_checkout_command_ends_due_presences(gate, at_event) -> None:  # typ
     call_command("checkout", stdout=out)
     assert "ended 1 presences" in out.getvalue()
     assert not Presence.objects.exists()
+
+
+def test_a_leader_of_another_checkpoint_cannot_annul_or_change_rules(gate, make_user) -> None:  # type: ignore[no-untyped-def]
+    cred = issued()
+    out = scan(gate, cred.qr_text)
+    south = make_user("checkpoint_leader", username="leader-south", checkpoint_codes=["wicc-s"])
+    client = Client()
+    client.force_login(south)
+    r = client.post(
+        f"/api/screening/passages/{out['passage_id']}/annul",
+        {"reason": "wrong badge"},
+        content_type="application/json",
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "screening.out_of_scope")
+    assert not Passage.objects.get(pk=out["passage_id"]).annulled
+    north = Checkpoint.objects.get(code="wicc-n")
+    r = client.put(
+        f"/api/screening/checkpoints/{north.pk}/rules",
+        {"anti_passback": False, "auto_checkout_hour": 3},
+        content_type="application/json",
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "screening.out_of_scope")
+    assert decisions.rules_for(north.pk).anti_passback is True

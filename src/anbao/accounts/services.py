@@ -10,9 +10,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from anbao.accounts.events import DeviceTokenChanged
 from anbao.accounts.models import ApiToken, DeviceCredential, User
 from anbao.accounts.roles import Role
-from anbao.core import audit, clock
+from anbao.core import audit, bus, clock
 from anbao.core.errors import DomainError, FieldProblem, NotFound
 from anbao.sites.models import Checkpoint, Device, Venue
 
@@ -184,6 +185,8 @@ def start_enrolment(*, device_id: str) -> str:
         obj=device,
         after={"expires_at": cred.enrolment_expires_at.isoformat(), "replaced_token": had_token},
     )
+    if had_token:
+        bus.publish(DeviceTokenChanged(device=device.external_id))
     return code
 
 
@@ -244,6 +247,7 @@ def rotate_device_token(*, device_id: str) -> str:
         before={"token_prefix": old_prefix},
         after={"token_prefix": cred.token_prefix},
     )
+    bus.publish(DeviceTokenChanged(device=device.external_id))
     return token
 
 
@@ -263,6 +267,7 @@ def revoke_device_token(*, device_id: str) -> None:
     audit.record(
         "accounts.device_token_revoked", obj=device, before={"token_prefix": cred.token_prefix}
     )
+    bus.publish(DeviceTokenChanged(device=device.external_id))
 
 
 @dataclass(frozen=True)

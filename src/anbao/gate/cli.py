@@ -242,7 +242,11 @@ def _sim(args: argparse.Namespace) -> int:
         if start.tzinfo is None:
             raise ValueError("--start needs a UTC offset")
     else:
-        start = datetime.combine(event.start_date, time(7, 30), tzinfo=tz)
+        from anbao.sites.models import PhaseKind
+
+        phase = event.phases.filter(kind=PhaseKind.EVENT).order_by("start_date").first()
+        day = phase.start_date if phase else event.start_date
+        start = datetime.combine(day, time(7, 30), tzinfo=tz)  # the first event day's rush
     items = [(i.code, i.common, i.item_class) for i in tx.default().items()]
     mix = traffic.Mix(
         seizure_rate=args.seizure_rate,

@@ -1,8 +1,9 @@
 """``anbao gate sim``: drive N real gate clients with a simulated queue at each lane.
 
 Each gate is a :class:`Gate` with its own home (journal, bundle) talking HTTP to the server,
-exactly as on a lane PC. A thread per gate draws arrivals from the arrival profile, shows the
-badge of the next person in the queue, and records bags and seizures at the reference rates.
+exactly as on a lane PC. A thread per gate draws arrivals from the arrival profile and shows
+each arrival's badge at once (the gate is never the bottleneck here, so no queue is modelled),
+and records bags and seizures at the reference rates.
 Time in the profile runs ``speed`` times faster than the wall clock, so a 10-minute run covers
 an hour and a half of the morning rush.
 """
@@ -251,10 +252,14 @@ def drain(config: SimConfig, specs: list[dict[str, Any]], *, deadline_s: float =
 
 
 def journal_passages(config: SimConfig, device: str) -> list[tuple[str, str]]:
-    """Return ``(nonce, mode)`` of every passage decided at ``device``, online and offline."""
+    """Return ``(nonce, mode)`` of every passage decided at ``device`` that the server must hold."""
     path = config.home / device / "journal.sqlite3"
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        rows = db.execute("SELECT nonce, mode FROM entries WHERE kind = 'passage' ORDER BY seq")
+        # Offline entries kept for the history only (no bundle yet) are never uploaded.
+        rows = db.execute(
+            "SELECT nonce, mode FROM entries WHERE kind = 'passage' "
+            "AND (mode = 'online' OR upload = 1) ORDER BY seq"
+        )
         return [(str(n), str(m)) for n, m in rows]
 
 

@@ -69,9 +69,9 @@ def prepare_gates(
         ).values_list("qr_text", "claims")
     )
     revoked = list(
-        IssuedCredential.objects.filter(purpose="badge", revoked_at__isnull=False).values_list(
-            "qr_text", flat=True
-        )[:200]
+        IssuedCredential.objects.filter(
+            purpose="badge", revoked_at__isnull=False, accreditation__event=event
+        ).values_list("qr_text", flat=True)[:200]
     )
     specs: list[GateSpec] = []
     for device in chosen:

@@ -61,6 +61,11 @@ def forget_tokens() -> None:
     _tokens.clear()
 
 
+def on_token_changed(event: object) -> None:
+    """Forget cached tokens when any device's token changes (a bus handler)."""
+    forget_tokens()
+
+
 def _device_for(token: str) -> _Device | None:
     digest = DeviceCredential.digest_of(token)
     hit = _tokens.get(digest)

@@ -15,6 +15,7 @@ from anbao.accreditation.models import Person
 from anbao.core import audit
 from anbao.core.errors import Forbidden, NotFound
 from anbao.screening import decisions, occupancy
+from anbao.screening.models import Passage
 from anbao.sites import services as sites
 from anbao.sites.models import Checkpoint, Event
 
@@ -160,6 +161,9 @@ def person_photo(request: HttpRequest, person_id: int) -> HttpResponse:
 def annul(request: HttpRequest, passage_id: int, payload: AnnulIn) -> AnnulOut:
     """Annul a wrong passage (audited)."""
     user = request.auth  # type: ignore[attr-defined]
+    row = Passage.objects.select_related("checkpoint").filter(pk=passage_id).first()
+    if row is not None and not in_checkpoint_scope(user, row.checkpoint):
+        raise Forbidden("screening.out_of_scope", "This checkpoint is outside your scope.")
     passage = occupancy.annul_passage(passage_id, payload.reason, user=user)
     return AnnulOut(passage_id=passage.pk, annulled=passage.annulled)
 
@@ -170,6 +174,8 @@ def put_rules(request: HttpRequest, checkpoint_id: int, payload: RulesIn) -> Rul
     cp = Checkpoint.objects.filter(pk=checkpoint_id).first()
     if cp is None:
         raise NotFound("sites.unknown_checkpoint", f"No checkpoint {checkpoint_id}.")
+    if not in_checkpoint_scope(request.auth, cp):  # type: ignore[attr-defined]
+        raise Forbidden("screening.out_of_scope", "This checkpoint is outside your scope.")
     row = occupancy.set_rules(
         cp, anti_passback=payload.anti_passback, auto_checkout_hour=payload.auto_checkout_hour
     )
