@@ -480,6 +480,7 @@ def test_statistics_per_checkpoint_and_day(client_for, fixed) -> None:  # type: 
     passage(l1, at(5), status="deny", reason="zone_denied")
     passage(l1, at(6), status="deny", reason="zone_denied", annulled=True)
     screening(l1, at(1))
+    screening(l1, at(2), public=False)  # a holder's handheld check: counted by the passage
     screening(l1, at(2), "bag")
     screening(l1, at(3), "bag")
     screening(lane_of("wicc-s"), at(3), "vehicle")
@@ -490,7 +491,8 @@ def test_statistics_per_checkpoint_and_day(client_for, fixed) -> None:  # type: 
     r = client_for(Role.PLANNER).get(f"{BASE}/statistics?day=2026-11-09&checkpoint=wicc-n")
     assert r.status_code == 200, r.content
     (row,) = r.json()
-    assert (row["people"], row["bags"], row["vehicles"]) == (1, 2, 0)
+    # People screened: the two entries allowed and the one member of the public.
+    assert (row["people"], row["bags"], row["vehicles"]) == (3, 2, 0)
     assert (row["passages_allowed"], row["passages_denied"]) == (2, 3)
     assert [(d["reason"], d["count"]) for d in row["denials"]] == [
         ("revoked", 2),

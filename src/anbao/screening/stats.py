@@ -121,11 +121,29 @@ def statistics(
     subjects: dict[int, Counter[str]] = {i: Counter() for i in ids}
     for r in (
         ScreeningRecord.objects.filter(checkpoint_id__in=ids, at__gte=start, at__lt=end)
-        .values("checkpoint_id", "subject")
+        .values("checkpoint_id", "subject", "public")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        subjects[r["checkpoint_id"]][r["subject"]] = r["n"]
+        # A credential holder's person screening hangs off their passage, counted below.
+        if r["subject"] != ScreeningSubject.PERSON or r["public"]:
+            subjects[r["checkpoint_id"]][r["subject"]] += r["n"]
+    # Everyone let in went through the lane's detector: people screened are the entries
+    # allowed (with or without attention) plus the public screened without a credential.
+    for r in (
+        Passage.objects.filter(
+            checkpoint_id__in=ids,
+            annulled=False,
+            direction="entry",
+            status__in=["allow", "attention"],
+            server_time__gte=start,
+            server_time__lt=end,
+        )
+        .values("checkpoint_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        subjects[r["checkpoint_id"]][ScreeningSubject.PERSON] += r["n"]
     statuses: dict[int, Counter[str]] = {i: Counter() for i in ids}
     reasons: dict[int, Counter[str]] = {i: Counter() for i in ids}
     for r in (
