@@ -65,6 +65,13 @@ class Command(BaseCommand):
                     step()
                     progress.advance(task)
                 progress.update(task, description="start the simulated devices")
+                if not opts["no_serve"]:
+                    from anbao.screening import simulation as traffic_sim
+
+                    # Real gate clients take these lanes once the server is up.
+                    traffic_sim.DRIVEN_BY_GATES.update(
+                        ("wicc-n", d.rsplit("-", 1)[1]) for d in DEMO_GATES
+                    )
                 sim = self._start_simulation(opts)
                 sim.tick()
                 progress.advance(task)
