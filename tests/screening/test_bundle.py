@@ -7,9 +7,7 @@ import gzip
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,65 +18,22 @@ from anbao.accreditation import issuance, keystore
 from anbao.accreditation import services as registry
 from anbao.accreditation.credentials.keys import Signer, public_bytes
 from anbao.accreditation.credentials.revocation import revocation_hash
-from anbao.accreditation.models import Accreditation, IssuedCredential
 from anbao.core import clock
 from anbao.core.models import AuditEntry
-from anbao.screening import bundle_format, decisions
+from anbao.screening import bundle_format
 from anbao.screening.bundle_format import BundleError, canonical_json, encode_bundle, verify_bundle
 from anbao.screening.models import GateState
 from anbao.sites.models import Venue, Zone
-from tests.accreditation.factories import image_bytes, make_accreditation, the_event
+from tests.accreditation.factories import image_bytes, the_event
+from tests.screening.test_scan import (
+    EVENT_TIME,
+    acc_of,
+    device_client,
+    issued,
+)
 
-EVENT_TIME = datetime(2026, 11, 9, 2, 0, tzinfo=UTC)  # 10:00 in Wuzhen, on an event day
 BUNDLE = "/api/screening/gate/bundle"
 SCAN = "/api/screening/scan"
-
-
-@dataclass
-class FixedClock:
-    """A clock that stands still until moved."""
-
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
-
-
-@pytest.fixture
-def at_event(db) -> Iterator[FixedClock]:  # type: ignore[no-untyped-def]
-    fixed = FixedClock(EVENT_TIME)
-    previous = clock.install(fixed)
-    keystore._cache.clear()
-    decisions.clear_cache()
-    yield fixed
-    clock.install(previous)
-    decisions.clear_cache()
-
-
-def approved(code: str = "VIP") -> Accreditation:
-    acc = make_accreditation(code)
-    while acc.status != "approved":
-        nxt = "approved" if "approved" in registry.allowed_targets(acc) else "vetted"
-        acc = registry.transition(acc, to=nxt)
-    return acc
-
-
-def issued(code: str = "VIP", **privileges: Any) -> IssuedCredential:
-    acc = approved(code)
-    if privileges:
-        registry.change_privileges(acc, **privileges)
-    return issuance.issue_credential(accreditation=acc)
-
-
-def acc_of(cred: IssuedCredential) -> Accreditation:
-    assert cred.accreditation is not None
-    return cred.accreditation
-
-
-def device_client(device_id: str) -> Client:
-    code = accounts.start_enrolment(device_id=device_id)
-    token = accounts.redeem_enrolment(device_id=device_id, code=code)
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 @pytest.fixture

@@ -21,10 +21,7 @@ from anbao.screening.models import (
     Seizure,
 )
 from anbao.sites.models import Checkpoint
-from tests.screening import test_bundle
-from tests.screening.test_bundle import EVENT_TIME, acc_of, device_client, issued
-
-at_event = test_bundle.at_event  # the bundle tests' fixed clock, shared
+from tests.screening.test_scan import EVENT_TIME, acc_of, device_client, issued
 
 SYNC = "/api/screening/gate/sync"
 SCAN = "/api/screening/scan"

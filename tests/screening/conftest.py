@@ -1,0 +1,3 @@
+"""Fixtures shared by the screening tests."""
+
+from tests.screening.test_scan import at_event  # noqa: F401
