@@ -175,3 +175,47 @@ def test_a_revoked_device_token_stops_working(app) -> None:  # type: ignore[no-u
     accounts.revoke_device_token(device_id="GS-wicc-n-l1")  # the bus empties the token cache
     status, out = call(app, token=token, payload=body(cred.qr_text, direction="exit"))
     assert (status, out["error"]["code"]) == (401, "auth.unauthenticated")
+
+
+def test_concurrent_scans_and_racing_retries_are_each_stored_once(app) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        # The in-memory test database locks whole tables across threads; the PostgreSQL run
+        # (required in CI) and bench/reliability_gates.py cover concurrency.
+        pytest.skip("concurrent writers need PostgreSQL here (SQLite test DB is in memory)")
+
+    from anbao.sites.models import Device
+
+    creds = [issued(code) for code in ("VIP", "D", "E", "S") for _ in range(4)]
+    device = Device.objects.get(external_id="GS-wicc-n-l1")
+    ctx = decisions.lane_context(event_id=device.event_id, checkpoint_code="wicc-n", lane_code="l1")
+    jobs = [(c.qr_text, f"c{i}") for i, c in enumerate(creds)]
+    jobs += [(creds[0].qr_text, "c0"), (creds[1].qr_text, "c1")]  # retries racing the first
+
+    def one(job: tuple[str, str]) -> Any:
+        try:
+            return decisions.scan(
+                lane=ctx,
+                direction="entry",
+                nonce=job[1],
+                source="device:GS-wicc-n-l1",
+                qr_text=job[0],
+                device=device,
+            )
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(one, jobs))
+    stored = list(Passage.objects.values_list("nonce", flat=True))
+    assert sorted(stored) == sorted(f"c{i}" for i in range(len(creds)))  # once each
+    firsts = {r.passage_id: r for r in results if not r.duplicate}
+    assert len(firsts) == len(creds)
+    dups = [r for r in results if r.duplicate]
+    assert len(dups) == 2
+    for r in dups:  # a retry repeats the first answer, whichever thread got there first
+        assert (r.status, r.reason) == (firsts[r.passage_id].status, firsts[r.passage_id].reason)
+    assert "allow" in {r.status for r in results}
