@@ -10,6 +10,7 @@ from anbao.core.models import AuditEntry
 from anbao.screening import lanes, records
 from anbao.screening.models import GateState, LaneState, OfflineConflict, SeizureStatus
 from anbao.sites.models import Device
+from tests.accreditation.factories import image_bytes
 from tests.screening.test_lanes import at, conflict, fixed, lane_of, passage, screening
 
 pytestmark = pytest.mark.django_db
@@ -162,7 +163,9 @@ def test_resolve_a_conflict_from_the_page(make_user, fixed) -> None:  # type: ig
 
 def test_seizure_log_filters_and_deposit_desk(make_user, fixed) -> None:  # type: ignore[no-untyped-def]
     l1 = lane_of()
-    kept = records.record_seizure(checkpoint=l1.checkpoint, lane=l1, item_code="lighter")
+    kept = records.record_seizure(
+        checkpoint=l1.checkpoint, lane=l1, item_code="lighter", photo=image_bytes()
+    )
     records.record_seizure(checkpoint=l1.checkpoint, lane=l1, item_code="folding_knife")
     c = leader(make_user)
     html = c.get("/screening/seizures/?item_class=restricted&day=2026-11-09").content.decode()
@@ -175,6 +178,7 @@ def test_seizure_log_filters_and_deposit_desk(make_user, fixed) -> None:  # type
     html = c.get(f"/screening/seizures/?ticket={str(kept.ticket).lower()}").content.decode()
     assert 'id="deposit-found"' in html
     assert f"/api/screening/deposits/{kept.ticket}/receipt.pdf" in html
+    assert f'id="deposit-photo" src="/api/screening/seizures/{kept.pk}/photo"' in html
     assert 'id="return-form"' in html
     html = c.get("/screening/seizures/?ticket=DNOPE").content.decode()
     assert "No deposit ticket" in html

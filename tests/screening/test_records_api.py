@@ -13,6 +13,7 @@ from PIL import Image
 
 from anbao.accounts.roles import Role
 from anbao.api import api as main_api
+from anbao.core.models import AuditEntry
 from anbao.screening.models.records import Seizure
 from anbao.screening.records_api import router
 from anbao.sites.models import Lane
@@ -124,6 +125,11 @@ def test_seizure_with_photo_then_receipt_then_return(client_for) -> None:  # typ
     assert r.status_code == 201, r.content
     body = r.json()
     assert body["has_photo"]
+    shown = c.get(f"{BASE}/seizures/{body['id']}/photo")
+    assert shown.status_code == 200
+    assert shown.content[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb")
+    assert shown["Cache-Control"] == "private, no-store"
+    assert AuditEntry.objects.filter(action="read:seizure_photo").exists()
     assert body["disposition"] == "deposited"
     assert body["status"] == "held"
     ticket = body["ticket"]
@@ -236,3 +242,14 @@ def test_roles(client_for) -> None:  # type: ignore[no-untyped-def]
     from django.test import Client
 
     assert Client().get(f"{BASE}/taxonomy").status_code == 401
+
+
+def test_a_seizure_without_photo_says_so(client_for) -> None:  # type: ignore[no-untyped-def]
+    cp, lane = _place()
+    c = client_for(Role.CHECKPOINT_OPERATOR)
+    r = c.post(f"{BASE}/seizures", {"checkpoint": cp, "lane": lane, "item": "lighter"})
+    assert r.status_code == 201, r.content
+    none = c.get(f"{BASE}/seizures/{r.json()['id']}/photo")
+    assert (none.status_code, _code(none)) == (404, "screening.no_photo")
+    missing = c.get(f"{BASE}/seizures/999999/photo")
+    assert (missing.status_code, _code(missing)) == (404, "screening.unknown_seizure")

@@ -11,6 +11,8 @@ from ninja.pagination import paginate
 from anbao.accounts.auth import need
 from anbao.accounts.models import User
 from anbao.accounts.roles import Cap
+from anbao.core import audit
+from anbao.core.errors import NotFound
 from anbao.core.pagination import BoundedPageNumberPagination
 from anbao.screening import records
 from anbao.screening import taxonomy as tx
@@ -174,6 +176,19 @@ def list_seizures(
     """List seizures, newest first; filter by checkpoint code, local day and class."""
     cp = records.resolve_place(checkpoint)[0] if checkpoint else None
     return records.list_seizures(checkpoint=cp, day=day, item_class=item_class)
+
+
+@router.get("/seizures/{seizure_id}/photo", summary="A seized item's photo")
+def seizure_photo(request: HttpRequest, seizure_id: int) -> HttpResponse:
+    """Serve the photo taken of a seized item (the read is audited)."""
+    seizure = records.get_seizure(seizure_id)
+    data = bytes(seizure.photo or b"")
+    if not data:
+        raise NotFound("screening.no_photo", "No photo of this item.")
+    audit.record_read("seizure_photo", obj=seizure)
+    response = HttpResponse(data, content_type=seizure.photo_type or "image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.post(
