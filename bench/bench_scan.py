@@ -29,6 +29,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _instance import demo_instance
 from _machine import describe
 
 TARGET_RATE, TARGET_P99_MS, PACED_RATE = 1500, 50.0, 300
@@ -36,21 +37,12 @@ TARGET_RATE, TARGET_P99_MS, PACED_RATE = 1500, 50.0, 300
 
 def prepare(home: Path) -> dict[str, object]:
     """Make a demo instance with credentials and one enrolled lane scanner."""
-    os.environ["ANBAO_HOME"] = str(home)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anbao.settings")
-    import django
-
-    django.setup()
+    demo_instance(home)
     from anbao.accounts import services as accounts
     from anbao.accreditation.models import IssuedCredential
     from anbao.demo import setup
     from anbao.sites.models import Device
 
-    state = setup.DemoState()
-    setup.migrate()
-    setup.ensure_site(state)
-    setup.ensure_demo_data(state)
-    setup.ensure_accreditations(state)
     device = Device.objects.select_related(
         "lane__checkpoint__to_zone", "lane__checkpoint__venue"
     ).get(external_id="GS-wicc-n-l1")

@@ -25,24 +25,16 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _instance import demo_instance
 from _machine import describe
 
 
 def prepare(home: Path, gates: int) -> tuple[bytes, list[dict], datetime]:
     """Make a demo instance with credentials and enrol the lane scanners to drive."""
-    os.environ["ANBAO_HOME"] = str(home)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anbao.settings")
-    import django
-
-    django.setup()
+    demo_instance(home)
     from anbao.demo import setup
     from anbao.screening import drill
 
-    state = setup.DemoState()
-    setup.migrate()
-    setup.ensure_site(state)
-    setup.ensure_demo_data(state)
-    setup.ensure_accreditations(state)
     root, specs = drill.prepare_gates(gates=gates)
     start = setup.simulation_start() + timedelta(hours=1, minutes=30)  # 07:30, the rush
     return root, [s.as_json() for s in specs], start

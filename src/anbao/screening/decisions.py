@@ -163,16 +163,9 @@ def lane_context(*, event_id: int, checkpoint_code: str, lane_code: str) -> Lane
     hit = _lanes.get(key)
     if hit is not None and _fresh(hit[0]):
         return hit[1]
-    rows = list(
-        _lanes_query().filter(
-            checkpoint__event_id=event_id, checkpoint__code=checkpoint_code, code=lane_code
-        )[:1]
+    ctx = _context(
+        resolve_lane(event_id=event_id, checkpoint_code=checkpoint_code, lane_code=lane_code)
     )
-    if not rows:
-        raise NotFound(
-            "screening.unknown_lane", f"No lane {lane_code!r} at checkpoint {checkpoint_code!r}."
-        )
-    ctx = _context(rows[0])
     with _lock:
         _lanes[key] = (time.monotonic(), ctx)
     return ctx

@@ -103,7 +103,7 @@ def scan(request: HttpRequest, payload: ScanIn) -> dict[str, Any]:
     device = request.auth  # type: ignore[attr-defined]  # set by DeviceToken
     if device.external_id != payload.device:
         raise Forbidden("auth.device_mismatch", "This device token belongs to another device.")
-    lane = decisions.resolve_lane(
+    lane = decisions.lane_context(
         event_id=device.event_id, checkpoint_code=payload.checkpoint, lane_code=payload.lane
     )
     decisions.check_device_lane(device, lane)
