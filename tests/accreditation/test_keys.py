@@ -174,3 +174,44 @@ def test_revocation_list_from_an_unknown_key_or_tampered_is_refused() -> None:
     with pytest.raises(CredentialError) as exc:
         load_revocation_list(bytes(good), SCHEME.trust, now=NOW)
     assert exc.value.reason is Reason.INVALID_SIGNATURE
+
+
+def test_the_verified_cache_still_asks_the_trust_list_and_the_key_window() -> None:
+    root = SCHEME.root
+    old, new = seeded_signer("badge", "2025"), seeded_signer("badge", "2026")
+    both = load_trust_list(
+        make_trust_list(
+            root,
+            version=4,
+            issued_at=NOW,
+            certificates=[
+                old.certificate(root, not_before=NOW - 10 * DAY, not_after=NOW + DAY),
+                new.certificate(root, not_before=NOW - DAY, not_after=NOW + 30 * DAY),
+            ],
+        ),
+        SCHEME.root_public,
+    )
+    only_new = load_trust_list(
+        make_trust_list(
+            root,
+            version=5,
+            issued_at=NOW,
+            certificates=[new.certificate(root, not_before=NOW - DAY, not_after=NOW + 30 * DAY)],
+        ),
+        SCHEME.root_public,
+    )
+    text = old.sign(badge_claims(iat=NOW - 2 * DAY))
+    cache: dict = {}
+    first = authenticate(text, trust_list=both, now=NOW, cache=cache)
+    assert text in cache
+    assert authenticate(text, trust_list=both, now=NOW, cache=cache) == first
+    with pytest.raises(CredentialError) as exc:  # the key left the trust list
+        authenticate(text, trust_list=only_new, now=NOW, cache=cache)
+    assert exc.value.reason is Reason.UNKNOWN_KEY
+    with pytest.raises(CredentialError) as exc:  # the key's window closed
+        authenticate(text, trust_list=both, now=NOW + 2 * DAY, cache=cache)
+    assert exc.value.reason is Reason.KEY_EXPIRED
+    tampered = text[:-3] + ("A" if text[-3] != "A" else "B") + text[-2:]
+    with pytest.raises(CredentialError):  # another text is checked in full
+        authenticate(tampered, trust_list=both, now=NOW, cache=cache)
+    assert tampered not in cache

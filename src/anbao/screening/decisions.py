@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from anbao.accreditation import access, issuance, keystore
+from anbao.accreditation.credentials.codec import Claims
 from anbao.accreditation.credentials.keys import TrustList, load_trust_list
 from anbao.accreditation.credentials.policy import Policy
 from anbao.accreditation.credentials.verifier import Checkpoint, verify
@@ -120,6 +121,7 @@ def clear_cache() -> None:
         _lanes_by_pk.clear()
         _policies.clear()
         _shared.clear()
+        _verified.clear()
 
 
 def _fresh(stamp: float, ttl: float = CACHE_SECONDS) -> bool:
@@ -201,6 +203,11 @@ def check_device_lane(device: Device, lane: Lane | LaneContext) -> None:
     lane_id = lane.lane_id if isinstance(lane, LaneContext) else lane.pk
     if device.lane_id != lane_id:
         raise Forbidden("auth.device_mismatch", "This device does not serve that lane.")
+
+
+# Badge texts whose signature checked out in this process: people pass a checkpoint many
+# times a day, and the signature of the same text needs checking only once.
+_verified: dict[str, tuple[bytes, Claims]] = {}
 
 
 def _trust() -> TrustList:
@@ -296,7 +303,13 @@ def _decide(qr_text: str, ctx: LaneContext, now: datetime) -> _Outcome:
     """Verify ``qr_text`` and apply the server-side credential and accreditation checks."""
     trust, revoked, policy = _trust(), _revoked(), _policy(ctx.event_id)
     decision = verify(
-        qr_text, trust_list=trust, revocations=revoked, policy=policy, checkpoint=ctx.gate, now=now
+        qr_text,
+        trust_list=trust,
+        revocations=revoked,
+        policy=policy,
+        checkpoint=ctx.gate,
+        now=now,
+        cache=_verified,
     )
     if decision.claims is None:
         return _Outcome("deny", decision.reason.value, detail=decision.detail[:200])
@@ -313,6 +326,7 @@ def _decide(qr_text: str, ctx: LaneContext, now: datetime) -> _Outcome:
             checkpoint=ctx.gate,
             now=now,
             attestations=issuance.attestations_for(holder.person_id, now=now),
+            cache=_verified,
         )
     out = _Outcome(
         decision.status,

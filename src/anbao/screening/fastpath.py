@@ -238,4 +238,6 @@ async def _respond(send: Send, status: int, data: dict[str, Any]) -> None:
 
 def wrap(app: ASGIApp) -> ASGIApp:
     """Return ``app`` behind the scan fast path."""
-    return ScanFastPath(app, threads=int(os.environ.get("ANBAO_SCAN_THREADS", "2")))
+    # One scan thread per process: a second one only competes for the GIL while the first
+    # holds the database's write lock. Scale with worker processes instead.
+    return ScanFastPath(app, threads=int(os.environ.get("ANBAO_SCAN_THREADS", "1")))

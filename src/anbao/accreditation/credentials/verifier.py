@@ -6,7 +6,7 @@ gate and the tests run the same code. Checks run cheapest-first and stop at the 
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -72,30 +72,55 @@ class Decision:
         }
 
 
+#: Verified texts remembered at most (then the cache starts again): about 30 MB of badges.
+VERIFIED_CACHE_MAX = 50_000
+
+
 def _epoch(now: datetime | float) -> int:
     return int(now.timestamp()) if isinstance(now, datetime) else int(now)
 
 
-def authenticate(qr_text: Any, *, trust_list: TrustList, now: datetime | float) -> Claims:
+def authenticate(
+    qr_text: Any,
+    *,
+    trust_list: TrustList,
+    now: datetime | float,
+    cache: MutableMapping[str, tuple[bytes, Claims]] | None = None,
+) -> Claims:
     """Decode QR text and check its signature and key; raise :class:`CredentialError`.
 
     This proves who signed the claims; it does not check validity, revocation or access.
+    ``cache`` remembers texts whose signature checked out, by text: a badge scanned again
+    skips decoding and the signature check, but its key must still be trusted and in date.
     """
-    msg = cose.parse_sign1(unwrap(qr_text))
-    key = trust_list.get(msg.kid)
-    if key is None:
-        raise CredentialError(Reason.UNKNOWN_KEY, msg.kid.hex())
-    msg.verify(key.public_key)
-    claims = decode_claims(msg.payload)
+    hit = cache.get(qr_text) if cache is not None and isinstance(qr_text, str) else None
+    if hit is not None:
+        kid, claims = hit
+        key = trust_list.get(kid)
+        if key is None:
+            raise CredentialError(Reason.UNKNOWN_KEY, kid.hex())
+    else:
+        msg = cose.parse_sign1(unwrap(qr_text))
+        kid = msg.kid
+        key = trust_list.get(kid)
+        if key is None:
+            raise CredentialError(Reason.UNKNOWN_KEY, kid.hex())
+        # The kid is the key's own hash, so a trusted kid names exactly the key checked here.
+        msg.verify(key.public_key)
+        claims = decode_claims(msg.payload)
+        if cache is not None and isinstance(qr_text, str):
+            if len(cache) >= VERIFIED_CACHE_MAX:
+                cache.clear()
+            cache[qr_text] = (kid, claims)
     if key.purpose != claims.purpose.label:
         raise CredentialError(
             Reason.WRONG_KEY_PURPOSE, f"a {key.purpose} key signed a {claims.purpose.label}"
         )
     t = _epoch(now)
     if t > key.not_after or claims.iat > key.not_after:
-        raise CredentialError(Reason.KEY_EXPIRED, msg.kid.hex())
+        raise CredentialError(Reason.KEY_EXPIRED, kid.hex())
     if t < key.not_before or claims.iat < key.not_before:
-        raise CredentialError(Reason.KEY_EXPIRED, f"{msg.kid.hex()} not yet valid")
+        raise CredentialError(Reason.KEY_EXPIRED, f"{kid.hex()} not yet valid")
     return claims
 
 
@@ -147,6 +172,7 @@ def verify(
     now: datetime | float,
     attestations: Sequence[Attestation] = (),
     health_pass: str | None = None,
+    cache: MutableMapping[str, tuple[bytes, Claims]] | None = None,
 ) -> Decision:
     """Decide whether the holder of ``qr_text`` may pass ``checkpoint`` at ``now``.
 
@@ -157,7 +183,7 @@ def verify(
     """
     t = _epoch(now)
     try:
-        claims = authenticate(qr_text, trust_list=trust_list, now=t)
+        claims = authenticate(qr_text, trust_list=trust_list, now=t, cache=cache)
     except CredentialError as exc:
         return _deny(exc.reason, None, exc.detail)
     if revocation_hash(claims.cid) in revocations:

@@ -56,15 +56,22 @@ class Passage(models.Model):
         on_delete=models.PROTECT,
         related_name="passages",
     )
+    # No index of its own: (checkpoint, server_time) below serves every lookup by checkpoint,
+    # and each index is one more B-tree insert on the hottest write of the system.
     checkpoint = models.ForeignKey(
-        "sites.Checkpoint", on_delete=models.PROTECT, related_name="passages"
+        "sites.Checkpoint", on_delete=models.PROTECT, related_name="passages", db_index=False
     )
     lane = models.ForeignKey("sites.Lane", on_delete=models.PROTECT, related_name="passages")
     device = models.ForeignKey(
         "sites.Device", null=True, blank=True, on_delete=models.PROTECT, related_name="passages"
     )
     operator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # only read with the passage; never looked up by operator
     )
     manual = models.BooleanField(default=False, help_text="looked up by accreditation id")
     direction = models.CharField(max_length=5, choices=Direction.choices)
@@ -80,7 +87,12 @@ class Passage(models.Model):
     )
     annulled = models.BooleanField(default=False)
     annulled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # only read with the passage
     )
     annulled_at = models.DateTimeField(null=True, blank=True)
     annul_reason = models.CharField(max_length=200, blank=True)
