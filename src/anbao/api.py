@@ -16,6 +16,7 @@ from anbao.accounts.api import router as accounts_router
 from anbao.accreditation.api import router as accreditation_router
 from anbao.accreditation.badge_api import router as badges_router
 from anbao.accreditation.credentials_api import router as credentials_router
+from anbao.alarms.api import router as alarms_router
 from anbao.core.api import router as core_router
 from anbao.core.errors import DomainError
 from anbao.screening.api import router as screening_router
@@ -121,3 +122,4 @@ api.add_router("/credentials", credentials_router)
 api.add_router("/accreditation", accreditation_router)
 api.add_router("/badges", badges_router)
 api.add_router("/screening", screening_router)
+api.add_router("/alarms", alarms_router)

@@ -79,6 +79,9 @@ class DeviceCredential(models.Model):
     enrolment_expires_at = models.DateTimeField(null=True, blank=True)
     token_prefix = models.CharField(max_length=12, blank=True)
     token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    broker_hash = models.CharField(
+        max_length=200, blank=True, help_text="the token hashed for the MQTT broker's password file"
+    )
     enrolled_at = models.DateTimeField(null=True, blank=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -39,6 +39,8 @@ class Cap(StrEnum):
     WORKFORCE_EDIT = "workforce.edit"
     ALARMS_VIEW = "alarms.view"
     ALARMS_OPERATE = "alarms.operate"
+    ALARMS_FORCE = "alarms.force"
+    ALARMS_CONFIGURE = "alarms.configure"
     INCIDENTS_VIEW = "incidents.view"
     INCIDENTS_OPERATE = "incidents.operate"
     DASHBOARD_VIEW = "dashboard.view"
@@ -77,7 +79,14 @@ ROLE_CAPS: dict[str, frozenset[Cap]] = {
     Role.ROSTER_MANAGER: frozenset({Cap.SITE_VIEW, Cap.WORKFORCE_VIEW, Cap.WORKFORCE_EDIT}),
     Role.COMMANDER: frozenset(
         _READ_PICTURE
-        | {Cap.ALARMS_OPERATE, Cap.INCIDENTS_OPERATE, Cap.AUDIT_VIEW, Cap.PLANNING_VIEW}
+        | {
+            Cap.ALARMS_OPERATE,
+            Cap.ALARMS_FORCE,
+            Cap.ALARMS_CONFIGURE,
+            Cap.INCIDENTS_OPERATE,
+            Cap.AUDIT_VIEW,
+            Cap.PLANNING_VIEW,
+        }
     ),
     Role.POLICE_LIAISON: frozenset(_READ_PICTURE),
     Role.PLANNER: frozenset(

@@ -166,6 +166,14 @@ def _device(device_id: str) -> Device:
     return device
 
 
+def _broker_hash(token: str) -> str:
+    # The broker checks device passwords itself, so it needs the token in its own hash format;
+    # the plain token exists only here, at issue time.
+    from anbao.alarms.mosquitto import hash_password
+
+    return hash_password(token)
+
+
 @transaction.atomic
 def start_enrolment(*, device_id: str) -> str:
     """Issue a one-time enrolment code for a device (revokes any token it had)."""
@@ -178,6 +186,7 @@ def start_enrolment(*, device_id: str) -> str:
     cred.enrolment_expires_at = now + ENROLMENT_VALIDITY
     cred.token_digest = ""
     cred.token_prefix = ""
+    cred.broker_hash = ""
     cred.revoked_at = None
     cred.save()
     audit.record(
@@ -216,6 +225,7 @@ def redeem_enrolment(*, device_id: str, code: str) -> str:
     token = DeviceCredential.new_token()
     cred.token_digest = DeviceCredential.digest_of(token)
     cred.token_prefix = token[:12]
+    cred.broker_hash = _broker_hash(token)
     cred.enrolment_digest = ""
     cred.enrolment_expires_at = None
     cred.enrolled_at = now
@@ -239,6 +249,7 @@ def rotate_device_token(*, device_id: str) -> str:
     token = DeviceCredential.new_token()
     cred.token_digest = DeviceCredential.digest_of(token)
     cred.token_prefix = token[:12]
+    cred.broker_hash = _broker_hash(token)
     cred.rotated_at = clock.now()
     cred.save()
     audit.record(
@@ -261,6 +272,7 @@ def revoke_device_token(*, device_id: str) -> None:
             "accounts.device_not_enrolled", f"Device {device_id!r} holds no credential.", status=409
         )
     cred.revoked_at = clock.now()
+    cred.broker_hash = ""
     cred.enrolment_digest = ""
     cred.enrolment_expires_at = None
     cred.save()

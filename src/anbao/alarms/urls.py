@@ -5,4 +5,8 @@ from django.urls import path
 from anbao.alarms import views
 
 app_name = "alarms"
-urlpatterns = [path("", views.index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("live/", views.live, name="live"),
+    path("<int:alarm_id>/<slug:action>/", views.act, name="act"),
+]

@@ -1,22 +1,98 @@
-"""Alarm pages."""
+"""Alarm pages: the open alarms with their actions, sensors, dead letters, drones, walk tests."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from typing import Any, cast
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.views.decorators.http import require_POST
 
 from anbao.accounts.decorators import cap_required
+from anbao.accounts.models import User
 from anbao.accounts.roles import Cap
+from anbao.alarms import queries, services, stats
+from anbao.core.errors import DomainError
 from anbao.sites import services as sites
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _live_context(request: HttpRequest) -> dict[str, Any]:
+    event = sites.current_event()
+    if event is None:
+        return {"event": None}
+    user = _user(request)
+    devices = queries.device_health(event)
+    return {
+        "event": event,
+        "alarms": queries.alarm_list(event, state="open", limit=100),
+        "devices_offline": [d for d in devices if not d["online"]],
+        "devices_total": len(devices),
+        "dead": queries.dead_letters(limit=5),
+        "drones": queries.drone_tracks(event)[:10],
+        "can_operate": Cap.ALARMS_OPERATE in user.caps,
+        "can_force": Cap.ALARMS_FORCE in user.caps,
+        "dispositions": [
+            ("real", gettext("Real")),
+            ("nuisance", gettext("Nuisance (environment)")),
+            ("false", gettext("False (equipment)")),
+            ("test", gettext("Test")),
+        ],
+    }
 
 
 @cap_required(Cap.ALARMS_VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    """Show the guarded perimeter with its alarm sections and the no-fly volumes."""
-    event = sites.current_event()
-    context = {
-        "event": event,
-        "segments": sites.list_segments(event) if event is not None else [],
-        "airspace": sites.list_airspace(event) if event is not None else [],
-    }
+    """Show the open alarms, sensors, drones, the perimeter and the no-fly zone."""
+    context = _live_context(request)
+    event = context["event"]
+    if event is not None:
+        context["segments"] = sites.list_segments(event)
+        context["airspace"] = sites.list_airspace(event)
+        context["detection"] = stats.detection_by_section(event)
     return render(request, "alarms/index.html", context)
+
+
+@cap_required(Cap.ALARMS_VIEW)
+def live(request: HttpRequest) -> HttpResponse:
+    """Return the live part of the alarm page (fetched again every few seconds)."""
+    return render(request, "alarms/_live.html", _live_context(request))
+
+
+@cap_required(Cap.ALARMS_OPERATE)
+@require_POST
+def act(request: HttpRequest, alarm_id: int, action: str) -> HttpResponse:
+    """Acknowledge (forced when the privilege allows), take or close an alarm."""
+    user = _user(request)
+    note = request.POST.get("note", "")[:1000]
+    try:
+        if action == "acknowledge":
+            force = request.POST.get("force") == "1"
+            if force and Cap.ALARMS_FORCE not in user.caps:
+                raise DomainError("alarms.force_not_allowed", gettext("You may not force it."))
+            alarm = services.acknowledge(alarm_id=alarm_id, user=user, force=force, note=note)
+        elif action == "take":
+            alarm = services.take(alarm_id=alarm_id, user=user)
+        elif action == "close":
+            alarm = services.close(
+                alarm_id=alarm_id,
+                user=user,
+                disposition=request.POST.get("disposition", ""),
+                note=note,
+            )
+        else:
+            raise DomainError("alarms.unknown_action", gettext("Unknown action."))
+        messages.success(
+            request,
+            gettext("Alarm #%(number)s: %(workflow)s.")
+            % {"number": alarm.number, "workflow": alarm.get_workflow_display()},
+        )
+    except DomainError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+    return HttpResponseRedirect(reverse("alarms:index"))

@@ -68,6 +68,27 @@ def record_heartbeat(*, device: Device, message_id: str, sent_at: datetime) -> H
     )
 
 
+def mark_seen(seen: dict[int, datetime]) -> list[str]:
+    """Record when devices were last heard from (by pk); bring offline ones back online.
+
+    Ingestion calls this in bulk instead of one heartbeat call per message. Returns the ids of
+    the devices that came back online.
+    """
+    if not seen:
+        return []
+    rows = list(Device.objects.filter(pk__in=list(seen)).only("pk", "external_id", "online"))
+    back = [d for d in rows if not d.online]
+    for d in rows:
+        d.last_seen, d.online = seen[d.pk], True
+    Device.objects.bulk_update(rows, ["last_seen", "online"], batch_size=500)
+    for device in back:
+        audit.record(
+            "devices.came_online", obj=device, before={"online": False}, after={"online": True}
+        )
+        bus.publish(DeviceCameOnline(device_id=device.external_id, at=seen[device.pk].isoformat()))
+    return [d.external_id for d in back]
+
+
 @transaction.atomic
 def mark_silent_devices_offline(*, timeout: timedelta = HEARTBEAT_TIMEOUT) -> list[str]:
     """Set every online device not heard from within ``timeout`` offline; return their ids."""

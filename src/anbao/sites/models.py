@@ -289,6 +289,10 @@ class DeviceKind(models.TextChoices):
     RADAR = "radar", _("Radar")
     RF_RECEIVER = "rf_receiver", _("RF receiver")
     WEATHER_STATION = "weather_station", _("Weather station")
+    REMOTE_ID_RECEIVER = "remote_id_receiver", _("Remote ID receiver")
+    CAMERA = "camera", _("Camera analytics")
+    PANIC_BUTTON = "panic_button", _("Panic button")
+    DOOR_CONTROLLER = "door_controller", _("Door controller")
     QUEUE_SENSOR = "queue_sensor", _("Queue sensor")
     OTHER = "other", _("Other")
 

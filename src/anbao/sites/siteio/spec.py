@@ -24,6 +24,10 @@ DeviceKind = Literal[
     "radar",
     "rf_receiver",
     "weather_station",
+    "remote_id_receiver",
+    "camera",
+    "panic_button",
+    "door_controller",
     "queue_sensor",
     "other",
 ]

@@ -1,0 +1,77 @@
+"""In the system Chromium: a panic button's alarm arrives live and is handled to its close.
+
+The device posts over HTTP to the live server, as a device that cannot speak MQTT does; the
+page fetches its live part every 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from anbao.accounts import services as accounts
+from anbao.accounts.roles import Role
+from tests.ui.test_browser import PASSWORD, _login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _press(base: str, token: str, message_id: str, state: str) -> dict[str, Any]:
+    body = {"id": message_id, "ts": datetime.now(UTC).isoformat(), "state": state}
+    request = urllib.request.Request(  # noqa: S310 - the live test server
+        f"{base}/api/alarms/devices/messages/panic",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def prepared(site, make_user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """What the test needs from the database, made before the browser starts."""
+    token = accounts.redeem_enrolment(
+        device_id="PB-wicc-01", code=accounts.start_enrolment(device_id="PB-wicc-01")
+    )
+    user = make_user(Role.COMMANDER, username="duty-chief", language="en")
+    return {"token": token, "user": user.username}
+
+
+def test_a_panic_alarm_arrives_live_and_is_closed(live_server, prepared, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="en-GB", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _login(page, live_server.url, prepared["user"], PASSWORD)
+    page.goto(f"{live_server.url}/alarms/")
+    assert page.locator("#alarms-head").is_visible()
+    assert page.locator("#alarm-table").count() == 0
+
+    answer = _press(live_server.url, prepared["token"], "press-1", "pressed")
+    assert answer["outcome"] == "raised"
+    row = page.locator("#alarm-table tr[data-alarm]")
+    row.first.wait_for(timeout=12_000)  # no reload: htmx fetches the live part
+    assert "Panic button" in row.first.inner_text()
+    assert "Active" in row.first.inner_text()
+
+    # Still active: only a forced acknowledge with a note is offered.
+    row.first.locator("input[name=note]").fill("guard sent to the hall")
+    with page.expect_navigation():
+        row.first.locator("button", has_text="Force acknowledge").click()
+    assert "Acknowledged" in page.locator("#alarm-table tr[data-alarm]").first.inner_text()
+
+    assert _press(live_server.url, prepared["token"], "press-2", "reset")["outcome"] == "cleared"
+    page.reload()
+    closing = page.locator("#alarm-table tr[data-alarm]").first
+    assert "Cleared" in closing.inner_text()
+    closing.locator("select[name=disposition]").select_option("test")
+    with page.expect_navigation():
+        closing.locator("button", has_text="Close").click()
+    page.wait_for_selector("text=No open alarms.")
+    assert errors == []
+    context.close()
