@@ -22,6 +22,7 @@ from anbao.core.errors import DomainError
 from anbao.screening.api import router as screening_router
 from anbao.sites.api import router as sites_router
 from anbao.sites.device_api import router as devices_router
+from anbao.workforce.api import router as workforce_router
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +124,4 @@ api.add_router("/accreditation", accreditation_router)
 api.add_router("/badges", badges_router)
 api.add_router("/screening", screening_router)
 api.add_router("/alarms", alarms_router)
+api.add_router("/workforce", workforce_router)

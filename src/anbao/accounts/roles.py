@@ -37,6 +37,7 @@ class Cap(StrEnum):
     SCREENING_LEAD = "screening.lead"
     WORKFORCE_VIEW = "workforce.view"
     WORKFORCE_EDIT = "workforce.edit"
+    WORKFORCE_DUTY = "workforce.duty"
     ALARMS_VIEW = "alarms.view"
     ALARMS_OPERATE = "alarms.operate"
     ALARMS_FORCE = "alarms.force"
@@ -71,12 +72,15 @@ ROLE_CAPS: dict[str, frozenset[Cap]] = {
             Cap.SCREENING_OPERATE,
             Cap.SCREENING_LEAD,
             Cap.WORKFORCE_VIEW,
+            Cap.WORKFORCE_DUTY,
             Cap.ALARMS_VIEW,
             Cap.DASHBOARD_VIEW,
         }
     ),
     Role.CHECKPOINT_OPERATOR: frozenset({Cap.SITE_VIEW, Cap.SCREENING_VIEW, Cap.SCREENING_OPERATE}),
-    Role.ROSTER_MANAGER: frozenset({Cap.SITE_VIEW, Cap.WORKFORCE_VIEW, Cap.WORKFORCE_EDIT}),
+    Role.ROSTER_MANAGER: frozenset(
+        {Cap.SITE_VIEW, Cap.WORKFORCE_VIEW, Cap.WORKFORCE_EDIT, Cap.WORKFORCE_DUTY}
+    ),
     Role.COMMANDER: frozenset(
         _READ_PICTURE
         | {

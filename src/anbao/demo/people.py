@@ -93,7 +93,21 @@ ORGANISATIONS = {
     "T": ["Conference Motor Pool"],
     "VIP": ["Protocol Office"],
 }
-SKILLS = ["xray", "handheld", "vehicle", "canine", "team_leader", "first_aid", "driver"]
+#: Guard profiles for the demo roll: share, skills. Every guard also holds the licence.
+GUARD_PROFILES = [
+    (0.28, ("xray", "handheld")),
+    (0.34, ("handheld",)),
+    (0.17, ("vehicle", "driver")),
+    (0.10, ("team_leader", "handheld")),
+    (0.04, ("canine",)),
+    (0.07, ("first_aid", "handheld")),
+]
+#: Home bases around Wuzhen: name, lon, lat.
+GUARD_BASES = [
+    ("Tongxiang barracks", 120.5650, 30.6300),
+    ("Wuzhen hotel block B", 120.4870, 30.7440),
+    ("Jiaxing depot", 120.7550, 30.7460),
+]
 EMPLOYERS = ["anbao Security Services", "Tongxiang Baoan Co.", "Jiaxing Guard Services"]
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -144,6 +158,8 @@ class DemoGuard:
     skills: str
     english_level: str
     home_base: str
+    base_lon: str
+    base_lat: str
 
 
 def _unique_id(used: set[str], region: str, born: date, serial: int, female: bool) -> str:
@@ -226,21 +242,37 @@ def generate_people(count: int = 3000, seed: int = 2026) -> Iterator[DemoPerson]
 
 
 def generate_guards(count: int = 600, seed: int = 7) -> Iterator[DemoGuard]:
-    """Yield ``count`` generated guards with skills; about a quarter are women (pat-down posts)."""
+    """Yield ``count`` generated guards: a realistic mix of screeners, searchers and leaders.
+
+    About 30 % are women (pat-down posts). X-ray and canine certificates carry an expiry
+    date; one in forty X-ray certificates runs out during the event, as happens.
+    """
     rng = random.Random(seed)  # noqa: S311  (demo data, not security)
+    shares = [p[0] for p in GUARD_PROFILES]
     for i in range(count):
         name_zh, family, given = _chinese_name(rng)
-        female = rng.random() < 0.25
-        skills = {"licence"} | set(rng.sample(SKILLS, rng.randrange(1, 4)))
+        female = rng.random() < 0.30
+        (_share, profile) = rng.choices(GUARD_PROFILES, weights=shares)[0]
+        skills = ["licence:2028-12-31"]
+        for skill in profile:
+            if skill == "xray":
+                skills.append("xray:2026-11-09" if rng.random() < 0.025 else "xray:2027-09-30")
+            elif skill == "canine":
+                skills.append("canine:2027-03-31")
+            else:
+                skills.append(skill)
+        base, lon, lat = rng.choice(GUARD_BASES)
         yield DemoGuard(
             employee_no=f"G{i + 1:04d}",
             name_zh=name_zh,
             name_latin=f"{given} {family}",
             gender="F" if female else "M",
             employer=rng.choice(EMPLOYERS),
-            skills=";".join(sorted(skills)),
-            english_level=rng.choice(["none", "basic", "working"]),
-            home_base=rng.choice(["Tongxiang barracks", "Wuzhen hotel block B", "Jiaxing depot"]),
+            skills=";".join(skills),
+            english_level=rng.choices(["none", "basic", "working"], weights=[5, 3, 2])[0],
+            home_base=base,
+            base_lon=f"{lon + rng.uniform(-0.004, 0.004):.5f}",
+            base_lat=f"{lat + rng.uniform(-0.004, 0.004):.5f}",
         )
 
 

@@ -41,6 +41,8 @@ class DemoState:
     people: int = 0
     guards: int = 0
     accredited: int = 0
+    rostered: int = 0
+    seats: int = 0
 
 
 def migrate() -> None:
@@ -163,6 +165,26 @@ def _accredit(state: DemoState) -> None:
         [pk for pk, _v in rows if pk not in waiting], to=AccreditationStatus.APPROVED, note="demo"
     ).done
     state.accredited = len(issuance.issue_credentials(accreditation_ids=approved))
+
+
+def ensure_workforce(state: DemoState) -> None:
+    """Roster the demo guards on every post for rehearsal and event days (first run only)."""
+    from anbao.core import clock
+    from anbao.sites import services as sites
+    from anbao.workforce.simulation import setup_demo
+
+    event = sites.current_event()
+    if event is None or state.guards_file is None:
+        raise RuntimeError("the demo site and guard file come first")
+    previous = clock.install(clock.SimulationClock(start=simulation_start() - PREPARATION_LEAD))
+    try:
+        result = setup_demo(event, state.guards_file)
+    finally:
+        clock.install(previous)
+    job = result.get("job")
+    if job:
+        state.rostered = int(job["assigned"])
+        state.seats = int(job["seats"])
 
 
 def simulation_start() -> datetime:

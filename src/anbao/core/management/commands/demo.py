@@ -49,6 +49,7 @@ class Command(BaseCommand):
             ("create demo users", lambda: setup.ensure_demo_users(state)),
             ("generate demo people and guards", lambda: setup.ensure_demo_data(state)),
             ("accredit the demo people", lambda: setup.ensure_accreditations(state)),
+            ("roster the guards", lambda: setup.ensure_workforce(state)),
         ]
         with cli_context():
             with Progress(
@@ -155,6 +156,10 @@ class Command(BaseCommand):
         table.add_row("demo people (import file)", str(state.people))
         table.add_row("demo guards (import file)", str(state.guards))
         table.add_row("accreditations with a credential (this run)", str(state.accredited))
+        if state.seats:
+            table.add_row(
+                "guard seats filled by the optimiser (this run)", f"{state.rostered}/{state.seats}"
+            )
         table.add_row("simulated device groups", str(len(sim.devices)))
         table.add_row("simulated messages sent", str(sim.messages))
         console.print(table)
