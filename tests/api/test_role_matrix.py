@@ -89,7 +89,8 @@ def _call(client: Client, method: str, path: str) -> int:
     return client.generic(method, path, data=b"{}", content_type="application/json").status_code
 
 
-PUBLIC_OPERATIONS = {"POST /api/devices/enrol"}  # the one-time code in the body is the secret
+# The one-time code in the body, and the signed token in a guard's own link, are the secrets.
+PUBLIC_OPERATIONS = {"POST /api/devices/enrol", "POST /api/workforce/duty/me/{token}"}
 
 
 def test_every_api_operation_declares_its_access() -> None:
@@ -100,7 +101,14 @@ def test_every_api_operation_declares_its_access() -> None:
 
 
 def test_every_page_is_guarded() -> None:
-    open_pages = {"accounts/login/", "accounts/logout/", "accounts/language/", ""}
+    # A guard's own-phone page is keyed by the signed token in its link (tested in workforce).
+    open_pages = {
+        "accounts/login/",
+        "accounts/logout/",
+        "accounts/language/",
+        "",
+        "workforce/me/<str:token>/",
+    }
     for route, view in page_routes():
         if route in open_pages:
             continue

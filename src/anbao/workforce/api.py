@@ -646,6 +646,14 @@ def publish(request: HttpRequest, event: str | None = None) -> Status[dict[str, 
     return Status(201, {"version": row.version, "published_at": row.published_at.isoformat()})
 
 
+def _render(make: Any, *args: Any, **kwargs: Any) -> bytes:
+    """Run a publish function; a guard or place not on the roster is a 404, not a crash."""
+    try:
+        return bytes(make(*args, **kwargs))
+    except ValueError as exc:
+        raise DomainError("workforce.not_on_roster", str(exc), 404) from exc
+
+
 def _file(data: bytes, content_type: str, name: str) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -666,7 +674,8 @@ def person_pdf(request: HttpRequest, number: str, lang: str = "zh-hans") -> Http
 def person_ics(request: HttpRequest, number: str) -> HttpResponse:
     """Return one guard's shifts as an .ics calendar (cancelled shifts included)."""
     guard = _guard(number)
-    return _file(rosters.person_calendar(_event(), guard), "text/calendar", f"roster-{number}.ics")
+    data = _render(rosters.person_calendar, _event(), guard)
+    return _file(data, "text/calendar", f"roster-{number}.ics")
 
 
 @router.get("/publish/places/{place}.pdf", summary="A checkpoint's roster as PDF")
@@ -676,9 +685,8 @@ def place_pdf(
     """Return a place's roster (one day or all) as a PDF."""
     from anbao.workforce import publish as out
 
-    data = out.checkpoint_pdf(
-        rosters.sheet(_event(), place=place), place, day=day, lang=_lang(lang)
-    )
+    sheet = rosters.sheet(_event(), place=place)
+    data = _render(out.checkpoint_pdf, sheet, place, day=day, lang=_lang(lang))
     return _file(data, "application/pdf", f"roster-{place}.pdf")
 
 
@@ -687,7 +695,7 @@ def place_xlsx(request: HttpRequest, place: str) -> HttpResponse:
     """Return a place's roster as an Excel workbook."""
     from anbao.workforce import publish as out
 
-    data = out.checkpoint_xlsx(rosters.sheet(_event(), place=place), place)
+    data = _render(out.checkpoint_xlsx, rosters.sheet(_event(), place=place), place)
     return _file(
         data,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -700,7 +708,7 @@ def wall_chart(request: HttpRequest, day: date, lang: str = "zh-hans") -> HttpRe
     """Return the day's wall chart (A3) as a PDF."""
     from anbao.workforce import publish as out
 
-    data = out.wall_chart_pdf(rosters.sheet(_event()), day, lang=_lang(lang))
+    data = _render(out.wall_chart_pdf, rosters.sheet(_event()), day, lang=_lang(lang))
     return _file(data, "application/pdf", f"wall-{day.isoformat()}.pdf")
 
 

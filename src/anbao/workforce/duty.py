@@ -55,6 +55,8 @@ def guard_from_badge(qr_text: str) -> Guard:
     try:
         claims = authenticate(text, trust_list=keystore.loaded_trust_list(), now=clock.now())
     except CredentialError as exc:
+        if exc.reason.value == "malformed":
+            raise _bad("qr", "workforce.bad_qr", "This is not an anbao badge.") from exc
         raise _bad(
             "qr", f"workforce.badge_{exc.reason.value}", f"Badge refused: {exc.reason.value}."
         ) from exc

@@ -110,9 +110,9 @@ def set_state(
             _check_point(lon, lat)
             unit.lon, unit.lat = lon, lat
         unit.state = state
-        unit.task = (
-            task.strip()[:200] if state in (ReserveState.DISPATCHED, ReserveState.ON_SCENE) else ""
-        )
+        # Arriving on scene keeps the task the unit was dispatched to unless a new one is given.
+        keeps = state in (ReserveState.DISPATCHED, ReserveState.ON_SCENE)
+        unit.task = (task.strip()[:200] or unit.task) if keeps else ""
         unit.state_changed_at = clock.now()
         unit.save()
         audit.record(

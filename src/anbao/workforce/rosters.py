@@ -570,18 +570,15 @@ def sheet(
     place: str | None = None,
     publication: RosterPublication | None = None,
 ) -> Any:
-    """Return the RosterSheet of a publication (default the latest; the live roster if none)."""
+    """Return the RosterSheet of a publication (default: the latest one)."""
     from anbao.workforce import publish as out
 
     pub = publication or RosterPublication.objects.filter(event=event).order_by("-version").first()
-    if pub is not None:
-        keys = [(int(g), int(s), int(p), str(k)) for g, s, p, k in pub.snapshot]
-    else:
-        keys = list(
-            Assignment.objects.filter(event=event).values_list(
-                "guard_id", "shift_id", "post_id", "skill"
-            )
+    if pub is None:
+        raise DomainError(
+            "workforce.not_published", "Nothing is published yet: publish the roster first.", 409
         )
+    keys = [(int(g), int(s), int(p), str(k)) for g, s, p, k in pub.snapshot]
     if guard_ids is not None:
         wanted = set(guard_ids)
         keys = [k for k in keys if k[0] in wanted]
@@ -606,8 +603,8 @@ def sheet(
         event_name=event.name,
         event_name_en=event.name_en,
         tz=event.time_zone,
-        version=pub.version if pub else 0,
-        published_at=pub.published_at if pub else clock.now(),
+        version=pub.version,
+        published_at=pub.published_at,
         entries=_entries(keys),
         guards=refs,
         places=places,
