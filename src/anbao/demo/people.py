@@ -96,9 +96,9 @@ ORGANISATIONS = {
 #: Guard profiles for the demo roll: share, skills. Every guard also holds the licence.
 GUARD_PROFILES = [
     (0.28, ("xray", "handheld")),
-    (0.34, ("handheld",)),
+    (0.31, ("handheld",)),
     (0.17, ("vehicle", "driver")),
-    (0.10, ("team_leader", "handheld")),
+    (0.13, ("team_leader", "handheld")),
     (0.04, ("canine",)),
     (0.07, ("first_aid", "handheld")),
 ]
@@ -244,14 +244,14 @@ def generate_people(count: int = 3000, seed: int = 2026) -> Iterator[DemoPerson]
 def generate_guards(count: int = 600, seed: int = 7) -> Iterator[DemoGuard]:
     """Yield ``count`` generated guards: a realistic mix of screeners, searchers and leaders.
 
-    About 30 % are women (pat-down posts). X-ray and canine certificates carry an expiry
+    About a third are women (pat-down posts). X-ray and canine certificates carry an expiry
     date; one in forty X-ray certificates runs out during the event, as happens.
     """
     rng = random.Random(seed)  # noqa: S311  (demo data, not security)
     shares = [p[0] for p in GUARD_PROFILES]
     for i in range(count):
         name_zh, family, given = _chinese_name(rng)
-        female = rng.random() < 0.30
+        female = rng.random() < 0.33
         (_share, profile) = rng.choices(GUARD_PROFILES, weights=shares)[0]
         skills = ["licence:2028-12-31"]
         for skill in profile:

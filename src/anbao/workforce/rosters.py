@@ -251,6 +251,7 @@ def run_solve_job(job_id: int, *, stop: threading.Event | None = None) -> None:
         shifts = list(Shift.objects.filter(event=job.event))
         built = build_problem(job.event, shifts=shifts, from_time=job.from_time)
         last_write = [0.0]
+        owner = threading.get_ident()
 
         def progress(p: engine.Progress) -> None:
             entry = {
@@ -262,8 +263,9 @@ def run_solve_job(job_id: int, *, stop: threading.Event | None = None) -> None:
                 "uncovered": p.uncovered,
             }
             job.progress = [*job.progress[-199:], entry]
-            # Progress is for people watching; at most two writes a second is plenty.
-            if p.seconds - last_write[0] >= 0.5 or not job.progress[:-1]:
+            # CP-SAT calls back from its own threads: only the job's thread touches the
+            # database (its connection), at most twice a second; the rest waits for it.
+            if threading.get_ident() == owner and p.seconds - last_write[0] >= 0.5:
                 last_write[0] = p.seconds
                 SolveJob.objects.filter(pk=job.pk).update(progress=job.progress)
 

@@ -39,7 +39,7 @@ from anbao.workforce.models import (
 log = logging.getLogger(__name__)
 
 #: Seconds the demo gives the optimiser.
-DEMO_SOLVE_SECONDS = 20
+DEMO_SOLVE_SECONDS = 5
 SQUAD_SIZE = 12
 RESERVE_SQUADS = 3
 
