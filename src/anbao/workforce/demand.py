@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from anbao.accounts.models import User
 from anbao.core import audit, clock
 from anbao.core.errors import DomainError, FieldProblem
 from anbao.sites.models import Checkpoint, Event, EventPhase, Lane, LaneKind, PerimeterSegment
@@ -314,7 +315,7 @@ def add_override(
     end: datetime,
     gender: str = "",
     reason: str = "",
-    user: object | None = None,
+    user: User | None = None,
 ) -> DemandOverride:
     """Override a post's need for a time range (validated, audited)."""
     if skill not in Skill.values:
@@ -333,7 +334,7 @@ def add_override(
         start=start,
         end=end,
         reason=reason[:200],
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=user if user is not None and user.pk else None,
         created_at=clock.now(),
     )
     audit.record(
