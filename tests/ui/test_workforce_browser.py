@@ -50,7 +50,12 @@ def prepared(event_time, make_user) -> dict[str, Any]:  # type: ignore[no-untype
     guard.person = acc_of(cred).person
     guard.save()
     rosters.assign(
-        event, guard=guard, shift=day, post=Post.objects.get(code="wicc-n-l1"), skill="xray", user=None
+        event,
+        guard=guard,
+        shift=day,
+        post=Post.objects.get(code="wicc-n-l1"),
+        skill="xray",
+        user=None,
     )
     return {
         "roster": make_user(Role.ROSTER_MANAGER, username="roster-chen").username,

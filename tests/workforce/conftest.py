@@ -22,7 +22,9 @@ def roll_csv(n: int = 40) -> bytes:
     lines = [HEADER]
     for i in range(n):
         skills = ["licence"]
-        skills += [["xray:2027-06-30", "search"], ["search"], ["vehicle"], ["leader", "search"]][i % 4]
+        skills += [["xray:2027-06-30", "search"], ["search"], ["vehicle"], ["leader", "search"]][
+            i % 4
+        ]
         gender = "F" if i % 3 == 0 else "M"
         lines.append(
             f"W{i:03d},守卫{i},Guard {i},{gender},1390000{i:04d},anbao Security,"

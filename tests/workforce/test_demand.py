@@ -17,7 +17,9 @@ def test_posts_cover_every_lane_checkpoint_segment_command_and_reserve(workforce
     event = workforce
     lanes_n = Lane.objects.filter(checkpoint__event=event).count()
     assert Post.objects.filter(event=event, lane__isnull=False).count() == lanes_n
-    assert Post.objects.filter(event=event, kind="patrol").count() == event.perimeter_segments.count()
+    assert (
+        Post.objects.filter(event=event, kind="patrol").count() == event.perimeter_segments.count()
+    )
     assert Post.objects.filter(event=event, code="command").exists()
     assert Post.objects.filter(event=event, kind="reserve").exists()
     # Idempotent: deriving again adds nothing.
@@ -48,14 +50,27 @@ def test_a_closed_lane_needs_no_one_and_an_override_replaces_a_count(workforce) 
     shifts = list(Shift.objects.filter(event=event))
     post = Post.objects.get(event=event, code="wicc-n-l1")
     seats = [s for s in demand.seats(event, shifts) if s.post_id == post.pk]
-    assert {(s.skill, s.gender) for s in seats} == {("xray", ""), ("search", ""), ("search", "female")}
+    assert {(s.skill, s.gender) for s in seats} == {
+        ("xray", ""),
+        ("search", ""),
+        ("search", "female"),
+    }
     lanes.set_lane_open(post.lane, is_open=False, note="quiet")
     assert not [s for s in demand.seats(event, shifts) if s.post_id == post.pk]
     lanes.set_lane_open(post.lane, is_open=True)
     demand.add_override(
-        post, skill="search", count=3, start=shifts[0].start, end=shifts[0].end, reason="VIP arrival"
+        post,
+        skill="search",
+        count=3,
+        start=shifts[0].start,
+        end=shifts[0].end,
+        reason="VIP arrival",
     )
-    day = [s for s in demand.seats(event, [shifts[0]]) if s.post_id == post.pk and s.skill == "search" and not s.gender]
+    day = [
+        s
+        for s in demand.seats(event, [shifts[0]])
+        if s.post_id == post.pk and s.skill == "search" and not s.gender
+    ]
     assert day[0].count == 3 and day[0].source == "override"
 
 
@@ -65,7 +80,12 @@ def test_bad_patterns_and_overrides_are_refused(workforce) -> None:  # type: ign
     with pytest.raises(DomainError):
         demand.validate_pattern([{"code": "D", "start": "08:00", "hours": 30}])
     with pytest.raises(DomainError):
-        demand.validate_pattern([{"code": "D", "start": "08:00", "hours": 8}, {"code": "D", "start": "16:00", "hours": 8}])
+        demand.validate_pattern(
+            [
+                {"code": "D", "start": "08:00", "hours": 8},
+                {"code": "D", "start": "16:00", "hours": 8},
+            ]
+        )
     post = Post.objects.get(event=workforce, code="command")
     s = Shift.objects.filter(event=workforce).first()
     assert s is not None

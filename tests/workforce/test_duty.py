@@ -15,7 +15,9 @@ from anbao.workforce.models import Assignment, DutyAlert, DutyRecord, Guard, Pos
 from tests.screening.test_scan import acc_of, issued
 
 
-def _seat(event, number: str = "W001", post: str = "wicc-n-l1", skill: str = "search", night: bool = False) -> Assignment:  # type: ignore[no-untyped-def]
+def _seat(
+    event, number: str = "W001", post: str = "wicc-n-l1", skill: str = "search", night: bool = False
+) -> Assignment:  # type: ignore[no-untyped-def]
     # The badges of these tests are signed at 10:00 on the event day: the night shift is after.
     shift = Shift.objects.filter(event=event).order_by("-start" if night else "start").first()
     assert shift is not None
@@ -29,7 +31,9 @@ def _seat(event, number: str = "W001", post: str = "wicc-n-l1", skill: str = "se
     )
 
 
-def test_badge_scan_checks_in_then_out_at_the_rostered_post(workforce, client_for, at_event) -> None:  # type: ignore[no-untyped-def]
+def test_badge_scan_checks_in_then_out_at_the_rostered_post(
+    workforce, client_for, at_event
+) -> None:  # type: ignore[no-untyped-def]
     seat = _seat(workforce, night=True)
     cred = issued("S")
     guard = seat.guard
@@ -37,11 +41,19 @@ def test_badge_scan_checks_in_then_out_at_the_rostered_post(workforce, client_fo
     guard.save()
     at_event.current = seat.shift.start + timedelta(minutes=7)
     leader = client_for(Role.CHECKPOINT_LEADER)
-    r = leader.post("/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json")
+    r = leader.post(
+        "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
+    )
     assert r.status_code == 200, r.content
-    assert r.json()["action"] == "in" and r.json()["post"] == "wicc-n-l1" and r.json()["late_minutes"] == 7
+    assert (
+        r.json()["action"] == "in"
+        and r.json()["post"] == "wicc-n-l1"
+        and r.json()["late_minutes"] == 7
+    )
     at_event.current = seat.shift.end
-    r2 = leader.post("/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json")
+    r2 = leader.post(
+        "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
+    )
     assert r2.json()["action"] == "out"
     rec = DutyRecord.objects.get(guard=guard)
     assert rec.check_in_method == "leader_device" and rec.hours == pytest.approx(12 - 7 / 60)
@@ -49,13 +61,19 @@ def test_badge_scan_checks_in_then_out_at_the_rostered_post(workforce, client_fo
 
 def test_bad_badges_are_refused_with_a_reason(workforce, client_for, at_event) -> None:  # type: ignore[no-untyped-def]
     leader = client_for(Role.CHECKPOINT_LEADER)
-    r = leader.post("/api/workforce/duty/scan", {"qr": "HC1:not-a-badge"}, content_type="application/json")
+    r = leader.post(
+        "/api/workforce/duty/scan", {"qr": "HC1:not-a-badge"}, content_type="application/json"
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "workforce.bad_qr"
     cred = issued("S")  # a real badge, but its holder is not a guard
-    r2 = leader.post("/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json")
+    r2 = leader.post(
+        "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
+    )
     assert r2.status_code == 404 and r2.json()["error"]["code"] == "workforce.not_a_guard"
     operator = client_for(Role.CHECKPOINT_OPERATOR)
-    r3 = operator.post("/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json")
+    r3 = operator.post(
+        "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
+    )
     assert r3.status_code == 403
 
 
@@ -74,7 +92,10 @@ def test_own_phone_link_checks_in_and_a_forged_link_is_refused(workforce, at_eve
     page = phone.get(f"/workforce/me/{token}/")
     assert page.status_code == 200 and seat.guard.name in page.content.decode()
     done = phone.post(f"/workforce/me/{token}/")
-    assert done.status_code == 200 and DutyRecord.objects.filter(guard=seat.guard, check_in_method="own_phone").exists()
+    assert (
+        done.status_code == 200
+        and DutyRecord.objects.filter(guard=seat.guard, check_in_method="own_phone").exists()
+    )
     assert phone.get(f"/workforce/me/{token}x/").status_code == 403
     api = phone.post(f"/api/workforce/duty/me/{token[:-2]}zz")
     assert api.status_code == 403
@@ -106,10 +127,16 @@ def test_planned_against_actual_hours_and_the_payroll_workbook(workforce, at_eve
     duty.check(a.guard, method="manual")
     first, last = a.shift.start - timedelta(hours=1), a.shift.end + timedelta(hours=1)
     rows = {r.key: r for r in duty.planned_vs_actual(workforce, first=first, last=last)}
-    assert rows["W006"].planned == 12 and rows["W006"].actual == 10 and rows["W006"].difference == -2
+    assert (
+        rows["W006"].planned == 12 and rows["W006"].actual == 10 and rows["W006"].difference == -2
+    )
     assert rows["W007"].planned == 12 and rows["W007"].actual == 0 and b.pk
-    by_post = {r.key: r for r in duty.planned_vs_actual(workforce, first=first, last=last, by="post")}
+    by_post = {
+        r.key: r for r in duty.planned_vs_actual(workforce, first=first, last=last, by="post")
+    }
     assert by_post["wicc-n-l1"].actual == 10
-    wb = load_workbook(BytesIO(duty.hours_xlsx(list(rows.values()), by="guard", first=first, last=last)))
+    wb = load_workbook(
+        BytesIO(duty.hours_xlsx(list(rows.values()), by="guard", first=first, last=last))
+    )
     values = [[c.value for c in row] for row in wb.active.iter_rows(min_row=3)]
     assert ["W006", a.guard.name, 12, 10, -2, 1, 1] in values

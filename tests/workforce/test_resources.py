@@ -15,7 +15,9 @@ from anbao.workforce.models import Guard, Qualification, ReserveUnit
 
 
 def _unit(event, code: str, lon: float, lat: float, kind: str = "foot") -> ReserveUnit:  # type: ignore[no-untyped-def]
-    return ReserveUnit.objects.create(event=event, code=code, name=code, kind=kind, lon=lon, lat=lat)
+    return ReserveUnit.objects.create(
+        event=event, code=code, name=code, kind=kind, lon=lon, lat=lat
+    )
 
 
 def test_nearest_free_ranks_by_distance_and_skips_busy_units(workforce) -> None:  # type: ignore[no-untyped-def]
@@ -26,7 +28,9 @@ def test_nearest_free_ranks_by_distance_and_skips_busy_units(workforce) -> None:
     found = reserves.nearest_free(workforce, lon=120.4870, lat=30.7440)
     assert [n.unit.code for n in found] == ["near", "far"]
     assert found[0].distance_km < 0.05 < found[1].distance_km
-    assert found[1].distance_km == pytest.approx(reserves.distance_km(120.487, 30.744, 120.56, 30.63), rel=1e-9)
+    assert found[1].distance_km == pytest.approx(
+        reserves.distance_km(120.487, 30.744, 120.56, 30.63), rel=1e-9
+    )
     assert reserves.nearest_free(workforce, lon=120.4870, lat=30.7440, kind="canine") == []
     assert near.state == "available"
 
@@ -49,7 +53,9 @@ def test_the_reserve_cycle_is_enforced(workforce) -> None:  # type: ignore[no-un
 def test_passing_a_course_renews_the_qualification(workforce) -> None:  # type: ignore[no-untyped-def]
     courses = {c.code: c for c in training.ensure_courses()}
     start = clock.now() - timedelta(days=1)
-    session = training.schedule_session(courses["xray-image"], start=start, end=start + timedelta(hours=4))
+    session = training.schedule_session(
+        courses["xray-image"], start=start, end=start + timedelta(hours=4)
+    )
     g = Guard.objects.get(employee_no="W001")
     assert not Qualification.objects.filter(guard=g, skill="xray").exists()
     row = training.record_attendance(session, g, result="passed", score=75)
@@ -86,6 +92,10 @@ def test_commendations_need_what_where_and_a_past_time(workforce) -> None:  # ty
     with pytest.raises(DomainError):
         training.commend(workforce, g, what="", when=clock.now(), where="wicc-n")
     with pytest.raises(DomainError):
-        training.commend(workforce, g, what="x", when=clock.now() + timedelta(days=1), where="wicc-n")
-    row = training.commend(workforce, g, what="returned a lost wallet", when=clock.now(), where="wicc-n")
+        training.commend(
+            workforce, g, what="x", when=clock.now() + timedelta(days=1), where="wicc-n"
+        )
+    row = training.commend(
+        workforce, g, what="returned a lost wallet", when=clock.now(), where="wicc-n"
+    )
     assert row.guard == g

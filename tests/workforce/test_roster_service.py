@@ -20,7 +20,9 @@ from anbao.workforce.models import Assignment, Guard, Post, Shift, SolveJob
 @pytest.fixture
 def small(workforce):  # type: ignore[no-untyped-def]
     """Only the posts of checkpoint wicc-n and the command centre need guards."""
-    Post.objects.filter(event=workforce).exclude(place_code__in=["wicc-n", "command"]).update(active=False)
+    Post.objects.filter(event=workforce).exclude(place_code__in=["wicc-n", "command"]).update(
+        active=False
+    )
     return workforce
 
 
@@ -63,7 +65,9 @@ def test_a_stopped_job_keeps_the_best_roster_found_so_far(small) -> None:  # typ
     rosters.run_solve_job(job.pk, stop=stop)
     job.refresh_from_db()
     assert job.status == "cancelled", job.error
-    assert job.assigned == Assignment.objects.filter(event=small).exclude(post__kind="reserve").count()
+    assert (
+        job.assigned == Assignment.objects.filter(event=small).exclude(post__kind="reserve").count()
+    )
 
 
 def test_a_manual_edit_that_breaks_a_rule_is_refused_naming_it(small, client_for) -> None:  # type: ignore[no-untyped-def]
@@ -82,9 +86,16 @@ def test_a_manual_edit_that_breaks_a_rule_is_refused_naming_it(small, client_for
     assert r2.status_code == 201, r2.content
     row = Assignment.objects.get(guard=no_xray)
     assert row.source == "override" and row.overridden_rule == "skill" and row.pinned
-    assert AuditEntry.objects.filter(action="workforce.assignment_override", object_id=str(row.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="workforce.assignment_override", object_id=str(row.pk)
+    ).exists()
     leader = client_for(Role.CHECKPOINT_LEADER)
-    assert leader.post("/api/workforce/roster/assign", body, content_type="application/json").status_code == 403
+    assert (
+        leader.post(
+            "/api/workforce/roster/assign", body, content_type="application/json"
+        ).status_code
+        == 403
+    )
 
 
 def test_rest_rule_and_a_clean_manual_edit(small) -> None:  # type: ignore[no-untyped-def]
@@ -107,7 +118,10 @@ def test_pins_survive_a_re_solve_and_the_past_stays_fixed(small) -> None:  # typ
     rosters.set_pinned(pinned, True)
     job = _solve(small, from_time=night.start)
     assert job.status == "done", job.error
-    assert set(Assignment.objects.filter(shift=day).values_list("guard_id", "post_id", "skill")) == past
+    assert (
+        set(Assignment.objects.filter(shift=day).values_list("guard_id", "post_id", "skill"))
+        == past
+    )
     assert Assignment.objects.filter(pk=pinned.pk, pinned=True).exists()
 
 

@@ -9,7 +9,9 @@ from anbao.workforce.models import Assignment, DutyAlert, DutyRecord, Post, Shif
 
 
 def test_guards_check_in_and_out_and_no_shows_raise_alerts(workforce, at_event) -> None:  # type: ignore[no-untyped-def]
-    Post.objects.filter(event=workforce).exclude(place_code__in=["wicc-n", "command"]).update(active=False)
+    Post.objects.filter(event=workforce).exclude(place_code__in=["wicc-n", "command"]).update(
+        active=False
+    )
     rosters.start_solve_job(workforce, time_limit=3, inline=True)
     day = Shift.objects.filter(event=workforce).order_by("start").first()
     assert day is not None
@@ -19,7 +21,9 @@ def test_guards_check_in_and_out_and_no_shows_raise_alerts(workforce, at_event) 
     at_event.current = day.start + timedelta(minutes=40)
     sim.tick(at_event.current)
     came = set(DutyRecord.objects.filter(shift=day).values_list("assignment_id", flat=True))
-    expected = {a.pk for a in seats if (o := simulation._offset_minutes(a.pk)) is not None and o <= 40}
+    expected = {
+        a.pk for a in seats if (o := simulation._offset_minutes(a.pk)) is not None and o <= 40
+    }
     assert came == expected
     missing = {a.pk for a in seats} - came
     assert set(DutyAlert.objects.values_list("assignment_id", flat=True)) == missing

@@ -49,13 +49,20 @@ def test_bad_rows_refuse_the_whole_file_naming_row_and_field(workforce) -> None:
 
 
 def test_overlapping_leave_in_a_row_and_against_stored_leave(workforce) -> None:  # type: ignore[no-untyped-def]
-    sheet = HEADER.strip() + ",leave\n" + "W001,x,y,M,,anbao,licence,none,,,2026-11-08/2026-11-10;2026-11-10/2026-11-12\n"
+    sheet = (
+        HEADER.strip()
+        + ",leave\n"
+        + "W001,x,y,M,,anbao,licence,none,,,2026-11-08/2026-11-10;2026-11-10/2026-11-12\n"
+    )
     with pytest.raises(DomainError) as err:
         staffing.import_staff(sheet.encode(), "leave.csv")
     assert [p.code for p in err.value.problems] == ["overlapping_leave"]
     g = Guard.objects.get(employee_no="W001")
     staffing.add_leave(
-        g, start=datetime(2026, 11, 9, tzinfo=UTC), end=datetime(2026, 11, 10, tzinfo=UTC), kind="sick"
+        g,
+        start=datetime(2026, 11, 9, tzinfo=UTC),
+        end=datetime(2026, 11, 10, tzinfo=UTC),
+        kind="sick",
     )
     again = HEADER.strip() + ",leave\n" + "W001,x,y,M,,anbao,licence,none,,,2026-11-09/2026-11-09\n"
     with pytest.raises(DomainError) as err2:
@@ -63,7 +70,10 @@ def test_overlapping_leave_in_a_row_and_against_stored_leave(workforce) -> None:
     assert err2.value.problems[0].code == "overlapping_leave"
     with pytest.raises(DomainError) as err3:
         staffing.add_leave(
-            g, start=datetime(2026, 11, 9, 12, tzinfo=UTC), end=datetime(2026, 11, 11, tzinfo=UTC), kind="leave"
+            g,
+            start=datetime(2026, 11, 9, 12, tzinfo=UTC),
+            end=datetime(2026, 11, 11, tzinfo=UTC),
+            kind="leave",
         )
     assert err3.value.code == "workforce.overlapping_leave"
     assert Leave.objects.filter(guard=g).count() == 1
@@ -110,4 +120,6 @@ def test_a_dog_needs_a_canine_handler(workforce) -> None:  # type: ignore[no-unt
         staffing.add_dog(name="Rex", chip_no="C1", handler=g, detection="explosives")
     assert err.value.code == "workforce.not_a_handler"
     Qualification.objects.create(guard=g, skill="canine")
-    assert staffing.add_dog(name="Rex", chip_no="C1", handler=g, detection="explosives").handler == g
+    assert (
+        staffing.add_dog(name="Rex", chip_no="C1", handler=g, detection="explosives").handler == g
+    )
