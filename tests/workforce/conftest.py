@@ -49,4 +49,4 @@ def workforce(event: Event, at_event) -> Iterator[Event]:  # type: ignore[no-unt
     demand.generate_shifts(event, template, EVENT_DAY, EVENT_DAY)
     assert Guard.objects.count() == 40
     assert Shift.objects.filter(event=event).count() == 2
-    yield event
+    return event

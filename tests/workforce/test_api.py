@@ -21,7 +21,8 @@ def test_import_over_http_reports_rows_and_fields(event, client_for) -> None:  #
     ok = roster.post(
         "/api/workforce/guards/import", {"file": SimpleUploadedFile("g.csv", roll_csv(3))}
     )
-    assert ok.status_code == 200 and ok.json()["created"] == 3
+    assert ok.status_code == 200
+    assert ok.json()["created"] == 3
     leader = client_for(Role.CHECKPOINT_LEADER)
     denied = leader.post(
         "/api/workforce/guards/import", {"file": SimpleUploadedFile("g.csv", roll_csv(3))}
@@ -43,13 +44,15 @@ def test_shifts_seats_and_overrides_over_http(workforce, client_for) -> None:  #
         {"template": "3x8", "first": "2026-11-10", "last": "2026-11-10"},
         content_type="application/json",
     )
-    assert r.status_code == 200 and r.json()["shifts"] == 3
+    assert r.status_code == 200
+    assert r.json()["shifts"] == 3
     bad = roster.post(
         "/api/workforce/shifts/generate",
         {"template": "4x6", "first": "2026-11-10", "last": "2026-11-10"},
         content_type="application/json",
     )
-    assert bad.status_code == 404 and bad.json()["error"]["problems"][0]["field"] == "template"
+    assert bad.status_code == 404
+    assert bad.json()["error"]["problems"][0]["field"] == "template"
     seats = roster.get("/api/workforce/seats?day=2026-11-10").json()
     assert any(s["skill"] == "xray" for s in seats)
     body = {
@@ -76,7 +79,8 @@ def test_reserves_nearest_and_dispatch_over_http(workforce, client_for) -> None:
     )
     commander = client_for(Role.COMMANDER)
     near = commander.get("/api/workforce/reserves/nearest?lon=120.49&lat=30.74").json()
-    assert near[0]["code"] == "r1" and near[0]["distance_km"] > 0
+    assert near[0]["code"] == "r1"
+    assert near[0]["distance_km"] > 0
     assert commander.get("/api/workforce/reserves/nearest?lon=999&lat=0").status_code == 422
     assert (
         commander.post(
@@ -92,7 +96,8 @@ def test_reserves_nearest_and_dispatch_over_http(workforce, client_for) -> None:
         {"state": "dispatched", "task": "crowd"},
         content_type="application/json",
     )
-    assert r.status_code == 200 and r.json()["state"] == "dispatched"
+    assert r.status_code == 200
+    assert r.json()["state"] == "dispatched"
     skip = roster.post(
         "/api/workforce/reserves/r1/state", {"state": "off_duty"}, content_type="application/json"
     )
@@ -122,18 +127,19 @@ def test_equipment_and_commendations_over_http(workforce, client_for) -> None:  
         {"checkpoint": "wicc-n", "lane": "l2"},
         content_type="application/json",
     )
-    assert r.status_code == 200 and r.json()["lane"] == "wicc-n/l2"
+    assert r.status_code == 200
+    assert r.json()["lane"] == "wicc-n/l2"
     leader = client_for(Role.CHECKPOINT_LEADER)
     f = leader.post(
         "/api/workforce/equipment/XR-9/status",
         {"status": "fault", "note": "no image"},
         content_type="application/json",
     )
-    assert f.status_code == 200 and f.json()["status"] == "fault"
+    assert f.status_code == 200
+    assert f.json()["status"] == "fault"
     lane = leader.get("/api/screening/lanes/wicc-n/l2/equipment")
-    assert lane.status_code == 200 and any(
-        e["label"] == "XR-9" and e["status"] == "fault" for e in lane.json()
-    )
+    assert lane.status_code == 200
+    assert any(e["label"] == "XR-9" and e["status"] == "fault" for e in lane.json())
     g = Guard.objects.first()
     assert g is not None
     c = leader.post(
@@ -146,7 +152,8 @@ def test_equipment_and_commendations_over_http(workforce, client_for) -> None:  
         },
         content_type="application/json",
     )
-    assert c.status_code == 201 and c.json()["guard"] == g.employee_no
+    assert c.status_code == 201
+    assert c.json()["guard"] == g.employee_no
     assert [x["what"] for x in leader.get("/api/workforce/commendations").json()] == [
         "helped a lost child"
     ]

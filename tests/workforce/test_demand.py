@@ -32,7 +32,8 @@ def test_shifts_are_local_and_carry_their_phase(workforce) -> None:  # type: ign
     day, night = Shift.objects.filter(event=workforce).order_by("start")
     assert day.start == datetime(2026, 11, 9, 0, 0, tzinfo=UTC)  # 08:00 in Wuzhen
     assert night.end == datetime(2026, 11, 10, 0, 0, tzinfo=UTC)
-    assert day.phase == "event" and day.hours == 12
+    assert day.phase == "event"
+    assert day.hours == 12
 
 
 def test_build_up_days_need_patrols_but_no_lanes(workforce) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +72,8 @@ def test_a_closed_lane_needs_no_one_and_an_override_replaces_a_count(workforce) 
         for s in demand.seats(event, [shifts[0]])
         if s.post_id == post.pk and s.skill == "search" and not s.gender
     ]
-    assert day[0].count == 3 and day[0].source == "override"
+    assert day[0].count == 3
+    assert day[0].source == "override"
 
 
 def test_bad_patterns_and_overrides_are_refused(workforce) -> None:  # type: ignore[no-untyped-def]

@@ -45,18 +45,17 @@ def test_badge_scan_checks_in_then_out_at_the_rostered_post(
         "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
     )
     assert r.status_code == 200, r.content
-    assert (
-        r.json()["action"] == "in"
-        and r.json()["post"] == "wicc-n-l1"
-        and r.json()["late_minutes"] == 7
-    )
+    assert r.json()["action"] == "in"
+    assert r.json()["post"] == "wicc-n-l1"
+    assert r.json()["late_minutes"] == 7
     at_event.current = seat.shift.end
     r2 = leader.post(
         "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
     )
     assert r2.json()["action"] == "out"
     rec = DutyRecord.objects.get(guard=guard)
-    assert rec.check_in_method == "leader_device" and rec.hours == pytest.approx(12 - 7 / 60)
+    assert rec.check_in_method == "leader_device"
+    assert rec.hours == pytest.approx(12 - 7 / 60)
 
 
 def test_bad_badges_are_refused_with_a_reason(workforce, client_for, at_event) -> None:  # type: ignore[no-untyped-def]
@@ -64,12 +63,14 @@ def test_bad_badges_are_refused_with_a_reason(workforce, client_for, at_event) -
     r = leader.post(
         "/api/workforce/duty/scan", {"qr": "HC1:not-a-badge"}, content_type="application/json"
     )
-    assert r.status_code == 422 and r.json()["error"]["code"] == "workforce.bad_qr"
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "workforce.bad_qr"
     cred = issued("S")  # a real badge, but its holder is not a guard
     r2 = leader.post(
         "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
     )
-    assert r2.status_code == 404 and r2.json()["error"]["code"] == "workforce.not_a_guard"
+    assert r2.status_code == 404
+    assert r2.json()["error"]["code"] == "workforce.not_a_guard"
     operator = client_for(Role.CHECKPOINT_OPERATOR)
     r3 = operator.post(
         "/api/workforce/duty/scan", {"qr": cred.qr_text}, content_type="application/json"
@@ -90,12 +91,11 @@ def test_own_phone_link_checks_in_and_a_forged_link_is_refused(workforce, at_eve
     token = duty.personal_link_token(seat.guard)
     phone = Client()
     page = phone.get(f"/workforce/me/{token}/")
-    assert page.status_code == 200 and seat.guard.name in page.content.decode()
+    assert page.status_code == 200
+    assert seat.guard.name in page.content.decode()
     done = phone.post(f"/workforce/me/{token}/")
-    assert (
-        done.status_code == 200
-        and DutyRecord.objects.filter(guard=seat.guard, check_in_method="own_phone").exists()
-    )
+    assert done.status_code == 200
+    assert DutyRecord.objects.filter(guard=seat.guard, check_in_method="own_phone").exists()
     assert phone.get(f"/workforce/me/{token}x/").status_code == 403
     api = phone.post(f"/api/workforce/duty/me/{token[:-2]}zz")
     assert api.status_code == 403
@@ -111,7 +111,8 @@ def test_missing_guard_raises_one_alert_which_a_check_in_resolves(workforce, at_
     assert duty.raise_missed_alerts(workforce, grace_minutes=15) == []  # once only
     duty.check(seat.guard, method="manual")
     alert = DutyAlert.objects.get(assignment=seat)
-    assert alert.resolved_at is not None and alert.resolution == "checked in"
+    assert alert.resolved_at is not None
+    assert alert.resolution == "checked in"
 
 
 def test_planned_against_actual_hours_and_the_payroll_workbook(workforce, at_event) -> None:  # type: ignore[no-untyped-def]
@@ -127,10 +128,12 @@ def test_planned_against_actual_hours_and_the_payroll_workbook(workforce, at_eve
     duty.check(a.guard, method="manual")
     first, last = a.shift.start - timedelta(hours=1), a.shift.end + timedelta(hours=1)
     rows = {r.key: r for r in duty.planned_vs_actual(workforce, first=first, last=last)}
-    assert (
-        rows["W006"].planned == 12 and rows["W006"].actual == 10 and rows["W006"].difference == -2
-    )
-    assert rows["W007"].planned == 12 and rows["W007"].actual == 0 and b.pk
+    assert rows["W006"].planned == 12
+    assert rows["W006"].actual == 10
+    assert rows["W006"].difference == -2
+    assert rows["W007"].planned == 12
+    assert rows["W007"].actual == 0
+    assert b.pk
     by_post = {
         r.key: r for r in duty.planned_vs_actual(workforce, first=first, last=last, by="post")
     }

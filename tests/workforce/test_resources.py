@@ -60,7 +60,8 @@ def test_passing_a_course_renews_the_qualification(workforce) -> None:  # type: 
     assert not Qualification.objects.filter(guard=g, skill="xray").exists()
     row = training.record_attendance(session, g, result="passed", score=75)
     q = Qualification.objects.get(guard=g, skill="xray")
-    assert row.granted == q and q.expires == session.end.date() + timedelta(days=365)
+    assert row.granted == q
+    assert q.expires == session.end.date() + timedelta(days=365)
     other = Guard.objects.get(employee_no="W003")
     training.record_attendance(session, other, result="failed", score=30)
     assert not Qualification.objects.filter(guard=other, skill="xray").exists()
