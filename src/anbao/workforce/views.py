@@ -26,6 +26,7 @@ from anbao.sites import services as sites
 from anbao.sites.models import Event
 from anbao.workforce import demand, duty, rosters
 from anbao.workforce.models import (
+    SKILL_SHORT,
     Assignment,
     Commendation,
     DutyAlert,
@@ -169,7 +170,10 @@ def roster(request: HttpRequest) -> HttpResponse:
             need = wanted.get((post.pk, shift.pk), 0)
             line.append(
                 {
-                    "people": [(a, (a.guard_id, a.shift_id) in checked) for a in people],
+                    "people": [
+                        (a, (a.guard_id, a.shift_id) in checked, SKILL_SHORT.get(a.skill, a.skill))
+                        for a in people
+                    ],
                     "need": need,
                     "short": max(0, need - len(people)),
                 }

@@ -13,6 +13,7 @@ from anbao.core import crypto
 from anbao.core.fields import EncryptedTextField
 
 __all__ = [
+    "SKILL_SHORT",
     "Dog",
     "DogDetection",
     "Employer",
@@ -39,6 +40,20 @@ class Skill(models.TextChoices):
     FIRST_AID = "first_aid", _("First aid")
     DRIVER = "driver", _("Driver")
     ENGLISH = "english", _("Spoken English")
+
+
+#: Short skill names for crowded roster cells.
+SKILL_SHORT = {
+    Skill.LICENCE: _("Guard"),
+    Skill.XRAY: _("X-ray"),
+    Skill.SEARCH: _("Search"),
+    Skill.VEHICLE: _("Vehicle"),
+    Skill.CANINE: _("Dog"),
+    Skill.LEADER: _("Leader"),
+    Skill.FIRST_AID: _("Medic"),
+    Skill.DRIVER: _("Driver"),
+    Skill.ENGLISH: _("English"),
+}
 
 
 class Employer(models.Model):
