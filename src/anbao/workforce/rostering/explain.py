@@ -16,6 +16,7 @@ _FITS_REASON = {
     "dog_rest": "dog_rest",
     "dog_hours": "dog_rest",
     "overlap": "not_enough_people",
+    "busy": "not_enough_people",
 }
 
 
@@ -79,6 +80,11 @@ def reason_for(
         )
     top, n = max(((k, v) for k, v in causes.items() if k is not None), key=lambda kv: kv[1])
     code = _FITS_REASON.get(top, "not_enough_people")
+    if top == "busy":
+        return (
+            code,
+            f"{n} of the {len(idle)} qualified guards free in {when} work another shift that day.",
+        )
     words = {
         "rest": "would not get the minimum rest between shifts",
         "hours_exhausted": "have no hours left that day or week",
@@ -90,7 +96,10 @@ def reason_for(
 
 
 def _blocker(idx: Index, guard: Guard, ledger: Ledger, shift: Shift, skill: str) -> str | None:
-    return idx.fits(guard, ledger, shift, skill == "canine")
+    why = idx.fits(guard, ledger, shift, skill == "canine")
+    if why in ("rest", "overlap", "hours_day") and shift.start.date() in ledger.day_hours:
+        return "busy"  # already works another shift that day
+    return why
 
 
 def explain_uncovered(

@@ -230,11 +230,6 @@ class Index:
         return out
 
 
-def day_of(shift: Shift) -> date:
-    """Return the calendar day a shift counts on."""
-    return shift.start.date()
-
-
 def frozen(problem: Problem, shift: Shift) -> bool:
     """Whether a shift lies in the frozen past."""
     return problem.freeze_before is not None and shift.start < problem.freeze_before

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import Counter, defaultdict
@@ -25,10 +24,10 @@ SeatKey = tuple[int, int, str, str | None, bool]
 """One kind of seat: (post id, shift id, skill, gender, soft)."""
 
 LEFTOVER_CANDIDATES = 40  # least candidates per short seat kind in the pooled pass
-LOOKAHEAD = os.environ.get("ANBAO_ROSTER_LOOKAHEAD", "0") == "1"  # solve each day with the next day's seats in view, keep the first day
-POOLED_VARIABLES = 60_000
-STICKY = int(os.environ.get("ANBAO_ROSTER_STICKY", "0"))
-SPARE = int(os.environ.get("ANBAO_ROSTER_SPARE", "2"))  # candidates spread over the pooled pass's seat kinds
+POOLED_VARIABLES = 60_000  # candidates spread over the pooled pass's seat kinds
+# Costs that steer each day's choice towards rosters the later days can still fill:
+STREAK = 8  # per consecutive working day a seat would make
+SPARE = 2  # per other in-demand skill a guard would not use in a seat
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +73,11 @@ class _Seats:
         for post_id, shift_id, skill, gender, soft in sorted(self.left, key=_seat_order):
             place = idx.posts[post_id].place
             self.posts_of[(shift_id, place, skill, gender, soft)].append(post_id)
+        self.by_day: dict[tuple[date, str | None], list[GroupKey]] = defaultdict(list)
+        for gkey in self.posts_of:
+            day = idx.shifts[gkey[0]].start.date()
+            self.by_day[(day, gkey[1])].append(gkey)
+            self.by_day[(day, None)].append(gkey)
 
     def take_pin(self, guard: Guard, post_id: int, shift_id: int, skill: str) -> None:
         """Use up the seat a pin occupies (own-gender seats first, hard before soft)."""
@@ -84,20 +88,19 @@ class _Seats:
                 self.left[key] -= 1
                 return
 
-    def groups(self, day: date) -> list[Group]:
-        """Return the groups of the day with open seats."""
+    def groups(self, day: date, place: str | None = None) -> list[Group]:
+        """Return the groups of the day (at one place, or all) with open seats."""
         out = []
-        for gkey, posts in self.posts_of.items():
+        for gkey in self.by_day.get((day, place), []):
+            posts = self.posts_of[gkey]
             shift = self.idx.shifts[gkey[0]]
-            if shift.start.date() != day:
-                continue
             cap = sum(self.left[(p, gkey[0], gkey[2], gkey[3], gkey[4])] for p in posts)
             if cap > 0:
                 out.append(Group(gkey, cap, shift))
         out.sort(key=lambda g: (g.shift.start, g.key[1], g.key[2], str(g.key[3]), g.key[4]))
         return out
 
-    def seat(self, gkey: GroupKey, preferred: int | None) -> int:
+    def seat(self, gkey: GroupKey, preferred: int | None) -> SeatKey:
         """Take a seat of the group, at the preferred post when it has one left."""
         shift_id, _place, skill, gender, soft = gkey
         posts = self.posts_of[gkey]
@@ -107,7 +110,7 @@ class _Seats:
             key = (p, shift_id, skill, gender, soft)
             if self.left[key] > 0:
                 self.left[key] -= 1
-                return p
+                return key
         raise ValueError("group has no seat left")
 
 
@@ -159,7 +162,6 @@ def solve(
         o = day.toordinal()
         return sum(1 for d in range(o - 6, o) if date.fromordinal(d) in ledger.day_hours)
 
-    current = [date.min]
     everyone = {k for k, v in idx.holders.items() if len(v) >= 0.9 * len(idx.guards)}
     scarce = sorted({n.skill for n in problem.needs if not n.soft} - everyone)
 
@@ -167,8 +169,6 @@ def solve(
         shift_id, place, _skill, _gender, soft = group.key
         shift = group.shift
         c = -(rules.weight_reserve if soft else rules.weight_uncovered)
-        if shift.start.date() > current[0]:
-            c //= 2  # tomorrow's seat counts less than today's, which is decided now
         if shift_id in guard.prefers_off:
             c += rules.weight_preference
         if shift_id in guard.prefers_on:
@@ -183,19 +183,16 @@ def solve(
         if shift.weekend:
             c += rules.weight_weekend_fairness * led.weekends
         c += recent(led, shift.start.date())
-        if SPARE:
+        if rules.max_consecutive_days:
+            # Long runs are steered towards a day off before the limit forces one.
+            c += STREAK * (led.run_through(shift.start.date()) - 1)
+        if scarce:
             # A guard whose other skills are in demand is kept for seats that need them.
             held = idx.skills[guard.id]
             day = shift.start.date()
             c += SPARE * sum(
                 1 for k in scarce if k != group.key[2] and k in held and held[k] >= day
             )
-        if STICKY and led.shifts:
-            # Keeping a guard on the same time of day avoids drifting into later shifts that
-            # leave too little rest for tomorrow's early seats.
-            last = max(led.shifts, key=lambda t: t[0].start)[0]
-            if (shift.start - last.start).days <= 2 and last.start.time() != shift.start.time():
-                c += STICKY
         home = homes[guard.id]
         if home is not None and home != place:
             c += rules.weight_squad_split
@@ -203,23 +200,29 @@ def solve(
 
     _keep_previous(idx, previous, seats, ledgers, roster, fixed_set)
     days = sorted({idx.shifts[k[1]].start.date() for k, n in seats.left.items() if n > 0})
-    committed = {"obj": 0.0}
-    windows_done = 0
     stopped = False
-    all_optimal = True
+    bound, cover_bound, forced = lower_bound(problem, idx)
+    # Running estimate for progress reports: open seats as if they stayed empty, plus the
+    # current window's costs (negative for the seats it fills).
+    open_cost = [
+        sum(
+            (rules.weight_reserve if k[4] else rules.weight_uncovered) * n
+            for k, n in seats.left.items()
+        )
+    ]
 
-    def emit(extra_obj: float = 0.0) -> None:
+    def emit(window_objective: float = 0.0) -> None:
         if progress is None:
             return
-        open_left = sum(seats.left.values())
+        estimate = max(bound, open_cost[0] + window_objective)
         progress(
             Progress(
                 seconds=time.perf_counter() - t0,
-                objective=committed["obj"] + extra_obj,
-                bound=0.0,
-                gap=0.0,
+                objective=estimate,
+                bound=bound,
+                gap=(estimate - bound) / max(1.0, estimate),
                 assigned=len(roster),
-                uncovered=open_left,
+                uncovered=sum(seats.left.values()),
             )
         )
 
@@ -232,34 +235,21 @@ def solve(
         for gid, gi in sorted(picks, key=lambda p: (keeps_post(p), p)):
             group = groups[gi]
             prev = previous.get((gid, group.shift.id))
-            post = seats.seat(group.key, prev.post_id if prev is not None else None)
-            roster.append(Assignment(gid, group.shift.id, post, group.key[2]))
+            key = seats.seat(group.key, prev.post_id if prev is not None else None)
+            roster.append(Assignment(gid, group.shift.id, key[0], group.key[2]))
+            open_cost[0] -= rules.weight_reserve if group.key[4] else rules.weight_uncovered
             ledgers[gid].add(group.shift, group.key[2] == "canine")
 
-    ahead: set[tuple[int, GroupKey]] = set()
-    lookahead = LOOKAHEAD
-    loop_start = time.perf_counter()
     for di, day in enumerate(days):
         if stop is not None and stop.is_set():
             stopped = True
         places = [p for p in idx.places if p in by_home]
         windows = len(places) + 1
         now = time.perf_counter()
-        if di and lookahead:
-            # Drop the look-ahead when the days left would not fit in the time left.
-            per_day = (now - loop_start) / di
-            lookahead = per_day * (len(days) - di) < 0.8 * (deadline - now)
         day_deadline = now + max(0.0, (deadline - now) * 0.9 / (len(days) - di))
-        nxt = days[di + 1] if lookahead and di + 1 < len(days) else None
-        current[0] = day
         for wi, place in enumerate([*places, None]):
-            groups = seats.groups(day)
+            groups = seats.groups(day, place)
             if place is not None:
-                if nxt is not None and (nxt - day).days == 1:
-                    # Tomorrow's seats join the model, so today's choices leave rest for them;
-                    # only today's picks are kept.
-                    groups += seats.groups(nxt)
-                groups = [g for g in groups if g.key[1] == place]
                 people = by_home[place]
                 cands = [
                     [
@@ -282,11 +272,10 @@ def solve(
                 (gid, gi)
                 for gi, gr in enumerate(groups)
                 for gid in (g.id for g in cands[gi])
-                if (gid, gr.key) in prev_group or (gid, gr.key) in ahead
+                if (gid, gr.key) in prev_group
             }
             result: WindowResult | None = None
             if not stopped and budget > 0.02:
-                base = committed["obj"]
                 result = solve_window(
                     idx,
                     ledgers,
@@ -297,7 +286,7 @@ def solve(
                     time_limit=budget,
                     workers=workers,
                     seed=seed,
-                    report=_relative(emit, base) if progress else None,
+                    report=_relative(emit) if progress else None,
                     stop=stop,
                 )
             log.debug(
@@ -311,17 +300,10 @@ def solve(
                 else ("optimal" if result.optimal else "feasible"),
             )
             if result is None or not result.solved:
-                all_optimal = False
                 picks = _greedy(idx, ledgers, groups, cands, cost)
             else:
-                all_optimal = all_optimal and result.optimal
                 picks = result.picks
-            today = [(gid, gi) for gid, gi in picks if groups[gi].shift.start.date() == day]
-            ahead.update(
-                (gid, groups[gi].key) for gid, gi in picks if groups[gi].shift.start.date() != day
-            )
-            apply(groups, today)
-            windows_done += 1
+            apply(groups, picks)
             emit()
             if stop is not None and stop.is_set():
                 stopped = True
@@ -330,13 +312,10 @@ def solve(
     violations = tuple(check(problem, roster))
     score = evaluate(problem, idx, roster)
     objective = score.value(problem)
-    bound, cover_bound, forced = lower_bound(problem, idx)
     bound = min(bound, objective)
     gap = abs(objective - bound) / max(1.0, abs(objective))
-    fixed_bad = any(
-        (v.guard_id, v.shift_id) in {(f.guard_id, f.shift_id) for f in fixed_set}
-        for v in violations
-    )
+    fixed_seats = {(f.guard_id, f.shift_id) for f in fixed_set}
+    fixed_bad = any((v.guard_id, v.shift_id) in fixed_seats for v in violations)
     if fixed_bad:
         status = "infeasible"  # the pins or the frozen past themselves break a rule
     elif objective <= bound + 1e-9:
@@ -441,11 +420,11 @@ def _homes(idx: Index, problem: Problem) -> dict[int, str | None]:
     return homes
 
 
-def _relative(emit: Callable[[float], None], base: float) -> Callable[[float, float], None]:
-    """Turn a window's objective into a report relative to the committed part."""
+def _relative(emit: Callable[[float], None]) -> Callable[[float, float], None]:
+    """Adapt the solution callback's (objective, bound) to the progress reporter."""
 
     def report(objective: float, _bound: float) -> None:
-        emit(objective - base)
+        emit(objective)
 
     return report
 
