@@ -38,8 +38,8 @@ from anbao.workforce.models import (
 
 log = logging.getLogger(__name__)
 
-#: Seconds the demo gives the optimiser.
-DEMO_SOLVE_SECONDS = 5
+#: The most seconds the demo gives the optimiser; it stops sooner once every day is rostered.
+DEMO_SOLVE_SECONDS = 15
 SQUAD_SIZE = 12
 RESERVE_SQUADS = 3
 
