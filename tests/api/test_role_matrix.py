@@ -102,12 +102,14 @@ def test_every_api_operation_declares_its_access() -> None:
 
 def test_every_page_is_guarded() -> None:
     # A guard's own-phone page is keyed by the signed token in its link (tested in workforce).
+    # So is a reserve unit leader's dispatch page (tested in incidents).
     open_pages = {
         "accounts/login/",
         "accounts/logout/",
         "accounts/language/",
         "",
         "workforce/me/<str:token>/",
+        "incidents/unit/<str:token>/",
     }
     for route, view in page_routes():
         if route in open_pages:

@@ -74,6 +74,7 @@ ROLE_CAPS: dict[str, frozenset[Cap]] = {
             Cap.WORKFORCE_VIEW,
             Cap.WORKFORCE_DUTY,
             Cap.ALARMS_VIEW,
+            Cap.INCIDENTS_VIEW,
             Cap.DASHBOARD_VIEW,
         }
     ),

@@ -541,7 +541,7 @@ def open_alarms(event: Event) -> QuerySet[Alarm]:
 
 
 def tick(event: Event, *, now: datetime | None = None) -> dict[str, int]:
-    """Run the timers: clear momentary conditions and mark alarms overdue for acknowledgement."""
+    """Run the timers: clear momentary conditions, mark alarms overdue and escalate them."""
     now = now or clock.now()
     cleared = overdue = 0
     momentary = {
@@ -571,4 +571,55 @@ def tick(event: Event, *, now: datetime | None = None) -> dict[str, int]:
             _entry(alarm, AlarmAction.OVERDUE, now)
             _changed(alarm, "overdue", now)
             overdue += 1
-    return {"cleared": cleared, "overdue": overdue}
+        escalated = _escalate_unacknowledged(event, now)
+    out = {"cleared": cleared, "overdue": overdue}
+    if escalated:
+        out["escalated"] = escalated
+    return out
+
+
+def _escalate_unacknowledged(event: Event, now: datetime) -> int:
+    """Escalate alarms still new past their deadline: one level more per further interval.
+
+    Level 1 comes with the overdue mark; the level is kept in ``details["escalation"]``. Returns
+    how many alarms went up beyond level 1 (the first level is counted as overdue).
+    """
+    from anbao.incidents.engine import ALARM_LADDER, alarm_escalation_level, recipient
+    from anbao.incidents.events import AlarmEscalated
+
+    further = 0
+    late = Alarm.objects.select_for_update().filter(
+        event=event, workflow=Workflow.NEW, ack_due_at__lte=now, test=False
+    )
+    for alarm in late.select_related("event"):
+        interval = (alarm.ack_due_at - alarm.raised_at).total_seconds()
+        level = alarm_escalation_level(ack_due=alarm.ack_due_at, interval_s=interval, now=now)
+        current = int((alarm.details.get("escalation") or {}).get("level", 0))
+        if level <= current:
+            continue
+        role = recipient(ALARM_LADDER, level)
+        alarm.details = {
+            **alarm.details,
+            "escalation": {"level": level, "recipient_role": role, "at": now.isoformat()},
+        }
+        alarm.save(update_fields=["details"])
+        if current >= 1:
+            further += 1
+            # The first level rides on the overdue entry; each further level gets its own line.
+            _entry(alarm, AlarmAction.OVERDUE, now, text=f"escalated to level {level}: {role}")
+        else:
+            AlarmEntry.objects.filter(alarm=alarm, action=AlarmAction.OVERDUE, text="").update(
+                text=f"escalated to level {level}: {role}"
+            )
+        audit.record("alarm.escalate", obj=alarm, before={"level": current}, after={"level": level})
+        bus.publish(
+            AlarmEscalated(
+                alarm_id=alarm.pk,
+                number=alarm.number,
+                event=event.code,
+                level=level,
+                recipient_role=role,
+                at=now.isoformat(),
+            )
+        )
+    return further

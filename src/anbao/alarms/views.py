@@ -17,6 +17,7 @@ from anbao.accounts.roles import Cap
 from anbao.alarms import queries, services, stats
 from anbao.core.errors import DomainError
 from anbao.sites import services as sites
+from anbao.sites.models import Event
 
 
 def _user(request: HttpRequest) -> User:
@@ -29,21 +30,43 @@ def _live_context(request: HttpRequest) -> dict[str, Any]:
         return {"event": None}
     user = _user(request)
     devices = queries.device_health(event)
+    alarms = queries.alarm_list(event, state="open", limit=100)
     return {
         "event": event,
-        "alarms": queries.alarm_list(event, state="open", limit=100),
+        "alarms": alarms,
         "devices_offline": [d for d in devices if not d["online"]],
         "devices_total": len(devices),
         "dead": queries.dead_letters(limit=5),
         "drones": queries.drone_tracks(event)[:10],
         "can_operate": Cap.ALARMS_OPERATE in user.caps,
         "can_force": Cap.ALARMS_FORCE in user.caps,
+        **_incident_context(event, user, alarms),
         "dispositions": [
             ("real", gettext("Real")),
             ("nuisance", gettext("Nuisance (environment)")),
             ("false", gettext("False (equipment)")),
             ("test", gettext("Test")),
         ],
+    }
+
+
+def _incident_context(event: Event, user: User, alarms: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return what the "Open incident" and "Attach to incident" buttons need.
+
+    Each alarm row gains ``incident`` (id and number) when it is already on one.
+    """
+    if Cap.INCIDENTS_VIEW not in user.caps:
+        return {"can_incident": False}
+    from anbao.incidents import queries as incident_queries
+    from anbao.incidents.models import IncidentKind
+
+    attached = incident_queries.alarm_incidents(event)
+    for row in alarms:
+        row["incident"] = attached.get(row["id"])
+    return {
+        "can_incident": Cap.INCIDENTS_OPERATE in user.caps,
+        "incident_types": IncidentKind.choices,
+        "live_incidents": incident_queries.incident_list(event, state="open", limit=50),
     }
 
 

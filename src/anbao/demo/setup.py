@@ -168,7 +168,7 @@ def _accredit(state: DemoState) -> None:
 
 
 def ensure_workforce(state: DemoState) -> None:
-    """Roster the demo guards on every post for rehearsal and event days (first run only)."""
+    """Roster the guards for rehearsal and event days, then open the demo incidents (first run)."""
     from anbao.core import clock
     from anbao.sites import services as sites
     from anbao.workforce.simulation import setup_demo
@@ -181,6 +181,9 @@ def ensure_workforce(state: DemoState) -> None:
         result = setup_demo(event, state.guards_file)
     finally:
         clock.install(previous)
+    from anbao.incidents.simulation import setup_demo as incidents_demo
+
+    incidents_demo(event)
     job = result.get("job")
     if job:
         state.rostered = int(job["assigned"])

@@ -7,10 +7,13 @@ not to one event; squads, posts and rosters belong to an event.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from anbao.core import crypto
 from anbao.core.fields import EncryptedTextField
+
+StrOrPromise = str | Promise
 
 __all__ = [
     "SKILL_SHORT",
@@ -43,7 +46,7 @@ class Skill(models.TextChoices):
 
 
 #: Short skill names for crowded roster cells.
-SKILL_SHORT = {
+SKILL_SHORT: dict[str, StrOrPromise] = {
     Skill.LICENCE: _("Guard"),
     Skill.XRAY: _("X-ray"),
     Skill.SEARCH: _("Search"),
