@@ -19,6 +19,7 @@ from anbao.accreditation.credentials_api import router as credentials_router
 from anbao.alarms.api import router as alarms_router
 from anbao.core.api import router as core_router
 from anbao.core.errors import DomainError
+from anbao.dashboard.api import router as dashboard_router
 from anbao.incidents.api import router as incidents_router
 from anbao.screening.api import router as screening_router
 from anbao.sites.api import router as sites_router
@@ -127,3 +128,4 @@ api.add_router("/screening", screening_router)
 api.add_router("/alarms", alarms_router)
 api.add_router("/incidents", incidents_router)
 api.add_router("/workforce", workforce_router)
+api.add_router("/dashboard", dashboard_router)
