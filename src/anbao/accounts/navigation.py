@@ -23,6 +23,7 @@ class NavEntry:
 
 NAV: list[NavEntry] = [
     NavEntry("dashboard:index", _("Command centre"), Cap.DASHBOARD_VIEW),
+    NavEntry("dashboard:screen", _("Big screen"), Cap.DASHBOARD_VIEW),
     NavEntry("sites:map", _("Site map"), Cap.SITE_VIEW),
     NavEntry("accreditation:index", _("Accreditation"), Cap.ACCREDITATION_VIEW),
     NavEntry("screening:index", _("Checkpoints"), Cap.SCREENING_VIEW),
@@ -44,4 +45,8 @@ def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
         out.append(
             {"url": url, "label": entry.label, "active": path.startswith(url) and url != "/"}
         )
+    # Only the most specific entry is current (the big screen lives under the command centre).
+    best = max((len(str(e["url"])) for e in out if e["active"]), default=0)
+    for e in out:
+        e["active"] = bool(e["active"]) and len(str(e["url"])) == best
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from anbao.core import crypto
 from anbao.core.fields import EncryptedTextField
@@ -47,15 +48,15 @@ class Skill(models.TextChoices):
 
 #: Short skill names for crowded roster cells.
 SKILL_SHORT: dict[str, StrOrPromise] = {
-    Skill.LICENCE: _("Guard"),
-    Skill.XRAY: _("X-ray"),
-    Skill.SEARCH: _("Search"),
-    Skill.VEHICLE: _("Vehicle"),
-    Skill.CANINE: _("Dog"),
-    Skill.LEADER: _("Leader"),
-    Skill.FIRST_AID: _("Medic"),
-    Skill.DRIVER: _("Driver"),
-    Skill.ENGLISH: _("English"),
+    Skill.LICENCE: pgettext_lazy("skill", "Guard"),
+    Skill.XRAY: pgettext_lazy("skill", "X-ray"),
+    Skill.SEARCH: pgettext_lazy("skill", "Search"),
+    Skill.VEHICLE: pgettext_lazy("skill", "Vehicle"),
+    Skill.CANINE: pgettext_lazy("skill", "Dog"),
+    Skill.LEADER: pgettext_lazy("skill", "Leader"),
+    Skill.FIRST_AID: pgettext_lazy("skill", "Medic"),
+    Skill.DRIVER: pgettext_lazy("skill", "Driver"),
+    Skill.ENGLISH: pgettext_lazy("skill", "English"),
 }
 
 

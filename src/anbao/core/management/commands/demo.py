@@ -85,6 +85,7 @@ class Command(BaseCommand):
 
             lane_port = self._start_gates(opts)
             console.print(f"serving at http://{opts['host']}:{opts['port']}/  (Ctrl-C stops)")
+            console.print(f"big screen: http://{opts['host']}:{opts['port']}/dashboard/screen/")
             console.print(
                 f"lane screen of the offline gate {DEMO_GATES[0]}: http://127.0.0.1:{lane_port}/"
             )
