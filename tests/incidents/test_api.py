@@ -206,7 +206,7 @@ def test_phone_page_moves_the_unit_and_refuses_forged_links(event, commander, un
     r = phone.post(f"/incidents/unit/{token}/", {"state": "done"})
     assert r.status_code == 302
     assert Dispatch.objects.get(pk=d.pk).state == "done"
-    assert b"finished" in phone.get(f"/incidents/unit/{token}/").content
+    assert b'id="task-finished"' in phone.get(f"/incidents/unit/{token}/").content
     for forged in (token[:-3] + "abc", "not-a-token"):
         r = phone.get(f"/incidents/unit/{forged}/")
         assert r.status_code == 403

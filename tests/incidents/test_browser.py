@@ -45,6 +45,9 @@ def prepared(site, make_user) -> Iterator[dict[str, Any]]:  # type: ignore[no-un
         lat=HERE[1],
     )
     user = make_user(Role.COMMANDER, username="cmd-wang")
+    # The assertions below read English labels; the phone page follows the browser's language.
+    user.language = "en"
+    user.save(update_fields=["language"])
     incident = services.open_incident(
         event=event,
         type_code="suspicious_object",
@@ -67,7 +70,7 @@ def test_dispatch_from_the_desk_and_report_from_the_phone(live_server, prepared,
     rows = page.locator("#proposal-table tr")
     assert rows.first.inner_text().startswith("foot-7")  # the nearest first
     dog = page.locator("#proposal-table tr", has_text="dog-7")
-    assert "suited" in dog.inner_text()
+    assert dog.locator(".badge.suited").count() == 1  # suited to a suspicious object
     with page.expect_navigation():
         dog.locator("button").click()
     assert "dog-7" in page.locator("#dispatch-table").inner_text()

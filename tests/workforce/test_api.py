@@ -157,3 +157,20 @@ def test_equipment_and_commendations_over_http(workforce, client_for) -> None:  
     assert [x["what"] for x in leader.get("/api/workforce/commendations").json()] == [
         "helped a lost child"
     ]
+
+
+def test_hours_refuse_a_bad_range(workforce, client_for) -> None:  # type: ignore[no-untyped-def]
+    roster = client_for(Role.ROSTER_MANAGER)
+    for first, last in [
+        ("2026-11-10", "2026-11-09"),
+        ("0001-01-01", "9999-12-31"),
+        ("2026-01-01", "2028-01-01"),
+    ]:
+        r = roster.get(f"/api/workforce/duty/hours?first={first}&last={last}")
+        assert r.status_code == 422, (first, last)
+    ok = roster.get("/api/workforce/duty/hours?first=2026-11-09&last=2026-11-09&by=post")
+    assert ok.status_code == 200
+    assert (
+        roster.get("/api/workforce/duty/hours?first=2026-11-09&last=2026-11-09&by=x").status_code
+        == 422
+    )

@@ -789,6 +789,13 @@ def hours(
 ) -> Any:
     """Sum planned and actual hours per guard or post from ``first`` to ``last`` (local days)."""
     ev = _event(event)
+    if not date(2000, 1, 1) <= first <= last <= date(2100, 1, 1) or (last - first).days > 366:
+        raise DomainError(
+            "workforce.bad_range",
+            "first ≤ last, at most a year apart, between 2000 and 2100.",
+            422,
+            problems=[FieldProblem("last", "bad date range", "bad_range")],
+        )
     start, _ = _day_range(ev, first)
     _, end = _day_range(ev, last)
     rows = duty.planned_vs_actual(ev, first=start, last=end, by=by)
