@@ -353,3 +353,18 @@ def test_instance5_hybrid_is_feasible_and_scored_right() -> None:
 def test_unknown_strategy_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown strategy"):
         solve(parse(_text()), time_limit=1, strategy="magic")
+
+
+@needs_data
+def test_cost_split_used_to_aim_neighbourhoods_adds_up_to_the_objective() -> None:
+    from anbao.workforce.ssb.solver import _costs
+
+    inst = read(DATA / "Instance1.txt")
+    res = solve(inst, time_limit=2, workers=1, seed=0)
+    assert res.schedule is not None
+    day, emp = _costs(inst, res.schedule)
+    ev = evaluate(inst, res.schedule)
+    assert len(day) == inst.horizon
+    assert len(emp) == len(inst.staff)
+    assert sum(day) == ev.objective
+    assert sum(emp) == ev.on_requests + ev.off_requests

@@ -27,6 +27,10 @@ LNS_THRESHOLD = 8_000
 WHOLE_MAX = 15_000
 #: How instances up to ``LNS_THRESHOLD`` variables are solved.
 SMALL_STRATEGY = "hybrid"
+#: Time limit of one neighbourhood solve, in seconds.
+STEP_SECONDS = 0.5
+#: Share of neighbourhoods centred on the costly days and people rather than drawn at random.
+AIMED_SHARE = 0.5
 
 
 @dataclass(slots=True)
@@ -425,7 +429,9 @@ def solve(
         if hint is not None:
             best = [list(row) for row in hint]
         else:
-            built, why = _construct(instance, start + 0.25 * time_limit, rng, workers)
+            # A good first schedule pays on short horizons, where each group solves quickly.
+            share = 0.25 if variable_count(instance) > 1000 * len(instance.staff) else 0.4
+            built, why = _construct(instance, start + share * time_limit, rng, workers)
             if built is None:
                 return Result(None, None, None, why, time.monotonic() - start, None, 0, log)
             best = built
@@ -491,7 +497,12 @@ def _construct(
     chunks = [order[i : i + group] for i in range(0, n_emp, group)]
     for done, chunk in enumerate(chunks):
         left = len(chunks) - done
-        share = max(0.2, (deadline - time.monotonic()) / left)
+        raw = (deadline - time.monotonic()) / left
+        share = max(0.2, raw)
+        # Short horizons solve a group to optimality in a fraction of a second, and a group's
+        # first answer is far worse (Instance13: 110,000 against 12,000); long horizons, or
+        # when behind schedule, take each group's first answer.
+        first_only = raw < 0.05 or (per_emp > 1000 and raw < 0.5)
         for attempt in range(3):
             sub = _Model(inst, chunk, 0, h, rows)
             sub.finish(None)
@@ -503,8 +514,7 @@ def _construct(
                 lns_step=attempt == 0,
                 fast=attempt == 0,
             )
-            # Behind schedule (a year of 150 people): take each group's first answer.
-            solver.parameters.stop_after_first_solution = share < 0.5
+            solver.parameters.stop_after_first_solution = first_only
             code = solver.solve(sub.m)
             if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 rows = sub.read(solver, rows)
@@ -547,26 +557,30 @@ def _lns(
     # kinds that have been improving lately are drawn more often.
     size = {"days": 2.0 * n_emp, "people": 3.0 * h, "block": min(n_emp * h, 600.0)}
     score = {"days": 2.0, "people": 1.0, "block": 1.0}
-    step = 1.0
+    step = STEP_SECONDS
     iters = 0
+    day_cost, emp_cost = _costs(inst, best)
     while time.monotonic() < deadline - 0.1 and best_obj > 0:
         iters += 1
         kinds = list(score)
         kind = rng.choices(kinds, weights=[score[k] for k in kinds])[0]
         cells = size[kind]
+        # Half the time the neighbourhood is centred on where the cost is (a costly day, the
+        # people whose requests are broken); the other half it is random, for diversity.
+        aimed = rng.random() < AIMED_SHARE
         if kind == "days":
             width = max(1, min(h, round(cells / n_emp)))
-            lo = rng.randrange(0, h - width + 1)
+            lo = _window(rng, h, width, day_cost if aimed else None)
             emps: list[int] = list(range(n_emp))
         elif kind == "people":
             k = max(2, min(n_emp, round(cells / h)))
-            emps = rng.sample(range(n_emp), k)
+            emps = _people(rng, n_emp, k, emp_cost if aimed else None)
             lo, width = 0, h
         else:
             width = max(3, min(h, round((cells * h / n_emp) ** 0.5)))
             k = max(2, min(n_emp, round(cells / width)))
-            lo = rng.randrange(0, h - width + 1)
-            emps = rng.sample(range(n_emp), k)
+            lo = _window(rng, h, width, day_cost if aimed else None)
+            emps = _people(rng, n_emp, k, emp_cost if aimed else None)
         hi = lo + width
         budget = min(step, deadline - time.monotonic())
         if budget <= 0.05:
@@ -587,6 +601,7 @@ def _lns(
                 gain = best_obj - obj
                 best, best_obj = sub.read(solver, best), obj
                 if gain:
+                    day_cost, emp_cost = _costs(inst, best)
                     t = time.monotonic() - start
                     log.append((t, obj))
                     if progress is not None:
@@ -598,3 +613,53 @@ def _lns(
             size[kind] = max(2.0 * min(n_emp, h), size[kind] * 0.85)
         score[kind] = 0.8 * score[kind] + 0.2 * (1.0 + (gain > 0) * 5.0)
     return best_obj, best, iters
+
+
+def _costs(inst: Instance, schedule: Sequence[Sequence[str | None]]) -> tuple[list[int], list[int]]:
+    """Return the soft cost per day (cover and requests) and per employee (requests)."""
+    h = inst.horizon
+    day = [0] * h
+    emp = [0] * len(inst.staff)
+    index = {e.id: i for i, e in enumerate(inst.staff)}
+    count: dict[tuple[int, str], int] = {}
+    for row in schedule:
+        for d, sid in enumerate(row):
+            if sid is not None:
+                count[(d, sid)] = count.get((d, sid), 0) + 1
+    for c in inst.cover:
+        n = count.get((c.day, c.shift), 0)
+        day[c.day] += c.under_weight * max(0, c.requirement - n)
+        day[c.day] += c.over_weight * max(0, n - c.requirement)
+    for r in inst.on_requests:
+        i = index[r.employee]
+        if schedule[i][r.day] != r.shift:
+            day[r.day] += r.weight
+            emp[i] += r.weight
+    for r in inst.off_requests:
+        i = index[r.employee]
+        if schedule[i][r.day] == r.shift:
+            day[r.day] += r.weight
+            emp[i] += r.weight
+    return day, emp
+
+
+def _window(rng: random.Random, h: int, width: int, cost: Sequence[int] | None) -> int:
+    """Return the first day of a window of ``width`` days, around a costly day when asked."""
+    if cost is None or not any(cost):
+        return rng.randrange(0, h - width + 1)
+    centre = rng.choices(range(h), weights=cost)[0]
+    return max(0, min(h - width, centre - rng.randrange(width)))
+
+
+def _people(rng: random.Random, n: int, k: int, cost: Sequence[int] | None) -> list[int]:
+    """Return ``k`` distinct employees; half drawn by cost when asked, the rest at random."""
+    if cost is None or not any(cost):
+        return rng.sample(range(n), k)
+    chosen: set[int] = set()
+    for _ in range(4 * k):
+        if len(chosen) >= (k + 1) // 2:
+            break
+        chosen.add(rng.choices(range(n), weights=cost)[0])
+    rest = [e for e in range(n) if e not in chosen]
+    chosen.update(rng.sample(rest, k - len(chosen)))
+    return sorted(chosen)
