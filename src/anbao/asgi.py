@@ -13,6 +13,11 @@ from anbao.screening.fastpath import wrap  # noqa: E402
 
 install_from_environment()  # `anbao serve --clock-start`: every worker runs the same time
 
+if os.environ.get("ANBAO_BUS_RELAY") == "1":  # set by `anbao serve`, inherited by each worker
+    from anbao.core import relay
+
+    relay.start_from_settings()
+
 application = wrap(django_application)
 
 # A scan holds the database's write lock across several SQL calls, each of which lets go of

@@ -25,6 +25,11 @@ class Event:
         """Return the event's stable type name."""
         return type(self).__name__
 
+    @property
+    def module(self) -> str:
+        """Return the module that defines the event (its app: ``anbao.incidents.events``)."""
+        return type(self).__module__
+
     def payload(self) -> dict[str, Any]:
         """Return the event's fields as a JSON-ready dict."""
         return asdict(self) if is_dataclass(self) else {}
@@ -34,6 +39,9 @@ Handler = Callable[[Event], None]
 
 _handlers: dict[type[Event], list[Handler]] = defaultdict(list)
 _listeners: list[Callable[[Event], None]] = []
+# Listeners that also want the events other processes published (live screens); handlers
+# never do, since the reaction already ran in the process that published.
+_remote_listeners: list[Callable[[Event], None]] = []
 _lock = threading.Lock()
 
 
@@ -44,17 +52,32 @@ def subscribe(event_type: type[Event], handler: Handler) -> None:
             _handlers[event_type].append(handler)
 
 
-def listen(listener: Callable[[Event], None]) -> Callable[[], None]:
-    """Call ``listener`` for every event (live dashboards); returns an unsubscribe function."""
+def listen(listener: Callable[[Event], None], *, remote: bool = False) -> Callable[[], None]:
+    """Call ``listener`` for every event (with ``remote``, other processes' too); returns undo."""
     with _lock:
         _listeners.append(listener)
+        if remote:
+            _remote_listeners.append(listener)
 
     def _remove() -> None:
         with _lock:
             if listener in _listeners:
                 _listeners.remove(listener)
+            if listener in _remote_listeners:
+                _remote_listeners.remove(listener)
 
     return _remove
+
+
+def dispatch_remote(event: Event) -> None:
+    """Hand an event another process published to the listeners that asked for those."""
+    with _lock:
+        listeners = list(_remote_listeners)
+    for listener in listeners:
+        try:
+            listener(event)
+        except Exception:  # a broken dashboard connection must not stop the relay
+            log.exception("bus listener failed on relayed %s", event.type)
 
 
 def _dispatch(event: Event) -> None:

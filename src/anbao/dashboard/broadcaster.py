@@ -122,7 +122,7 @@ class Broadcaster:
         """Listen to the bus and (by default) run the refresher thread; idempotent."""
         with self._lock:
             if self._unlisten is None:
-                self._unlisten = bus.listen(self.on_event)
+                self._unlisten = bus.listen(self.on_event, remote=True)
             if thread and (self._thread is None or not self._thread.is_alive()):
                 self._stop.clear()
                 self._thread = threading.Thread(
@@ -158,7 +158,7 @@ class Broadcaster:
             elif name == "PassageAnnulled":
                 d.recount = True
                 d.figures = True
-            elif type(event).__module__.startswith("anbao.incidents"):
+            elif event.module.startswith("anbao.incidents"):
                 d.incidents = True
             if name in _FIGURE_EVENTS:
                 d.figures = True

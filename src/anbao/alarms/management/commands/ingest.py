@@ -89,16 +89,26 @@ class Command(BaseCommand):
             stats_file=opts["stats_file"],
             device_types=_device_types(opts["device_types"]),
         )
+        from anbao.core import relay
+
+        # The web process's big screens hear this worker's alarms through the relay.
+        bus_relay = relay.start_from_settings()
         worker = IngestWorker(Pipeline(event), config)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
         signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
         worker.start()
         self.stdout.write(f"ingesting {event.code} from {config.host}:{config.port}")
+        if bus_relay is None:
+            self.stdout.write(
+                "no bus relay (SQLite without Redis): screens served by another process "
+                "see these alarms only when they reload"
+            )
         self.stdout.flush()
         try:
             worker.run()
         finally:
             worker.stop()
+            relay.stop()
             t = worker.pipeline.totals
             self.stdout.write(
                 f"stopped: {t.messages} messages, {t.accepted} accepted, "
