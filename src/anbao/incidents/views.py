@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
@@ -116,9 +117,19 @@ def open_incident(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, f"{exc.message} ({exc.code})")
-        return HttpResponseRedirect(request.POST.get("back") or reverse("incidents:index"))
+        return HttpResponseRedirect(_safe_back(request, reverse("incidents:index")))
     messages.success(request, gettext("Incident #%(n)s opened.") % {"n": incident.number})
     return HttpResponseRedirect(reverse("incidents:detail", args=[incident.pk]))
+
+
+def _safe_back(request: HttpRequest, default: str) -> str:
+    """Return the form's ``back`` when it is a path on this site, else ``default``."""
+    back = request.POST.get("back", "")
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    return default
 
 
 @cap_required(Cap.INCIDENTS_OPERATE)
@@ -126,9 +137,7 @@ def open_incident(request: HttpRequest) -> HttpResponse:
 def attach_alarm(request: HttpRequest) -> HttpResponse:
     """Attach an alarm to a live incident (the alarm console posts here)."""
     incident_id, alarm_id = request.POST.get("incident", ""), request.POST.get("alarm_id", "")
-    back = request.POST.get("back", "")
-    if not (back.startswith("/") and not back.startswith("//")):
-        back = reverse("incidents:index")
+    back = _safe_back(request, reverse("incidents:index"))
     try:
         if not (incident_id.isdigit() and alarm_id.isdigit()):
             raise DomainError("incidents.bad_request", gettext("Choose an incident and an alarm."))
@@ -246,10 +255,9 @@ def act(request: HttpRequest, incident_id: int, action: str) -> HttpResponse:
             messages.error(request, f"{exc.message} ({exc.code})")
         else:
             messages.error(request, gettext("The form is not valid."))
-    back = post.get("back", "")
-    if back.startswith("/") and not back.startswith("//"):
-        return HttpResponseRedirect(back)
-    return HttpResponseRedirect(reverse("incidents:detail", args=[incident_id]))
+    return HttpResponseRedirect(
+        _safe_back(request, reverse("incidents:detail", args=[incident_id]))
+    )
 
 
 STATE_LABELS = {
