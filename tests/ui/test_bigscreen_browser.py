@@ -116,6 +116,11 @@ def test_big_screen_paints_figures_and_shows_a_new_alarm_live(
     )
     assert first_paint > 0
     page.wait_for_function("() => document.getElementById('live-state').className.includes('live')")
+    # Sound is off by default on a wall screen; the commander turns it on.
+    toggle = page.locator("#sound-toggle")
+    assert toggle.get_attribute("data-state") == "off"
+    toggle.click()
+    assert toggle.get_attribute("data-state") == "on"
 
     raised = _raise_on_thread("s2")
     assert "id" in raised
@@ -124,6 +129,10 @@ def test_big_screen_paints_figures_and_shows_a_new_alarm_live(
     seen = time.monotonic()
     assert seen - raised["committed"] < 2.0
     assert row.locator("button[data-ack]").count() == 1  # the commander may act
+    # An intrusion is priority 2: the two-beep "alarm-high" tone sounded, once, for it.
+    played = page.evaluate("() => window.anbaoAlarmSound.log")
+    assert [(e["sound"], e["played"]) for e in played] == [("alarm-high", True)]
+    assert played[0]["numbers"] == [int(row.get_attribute("data-number") or 0)]
     page.wait_for_timeout(300)  # let the canvas draw the flashing section once
     page.screenshot(path=str(_artifacts(tmp_path) / "bigscreen-1920.png"))
 
@@ -135,7 +144,8 @@ def test_big_screen_paints_figures_and_shows_a_new_alarm_live(
     ppage.goto(f"{live_server.url}/dashboard/screen/")
     ppage.wait_for_selector("body[data-ready='1']", timeout=15_000)
     ppage.locator(f'#alarms li[data-alarm="{raised["id"]}"]').wait_for(timeout=5_000)
-    assert ppage.locator("button").count() == 1  # only "Back to live" of the replay bar
+    # only "Back to live" of the replay bar, and the screen's own sound switch
+    assert ppage.locator("button:not(#sound-toggle)").count() == 1
     assert ppage.locator("[data-ack]").count() == 0
     assert ppage.locator("#read-only-tag").is_visible()
     assert errors == []

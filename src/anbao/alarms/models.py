@@ -219,6 +219,7 @@ class AlarmAction(models.TextChoices):
     AUTO_ACK = "auto_ack", _("Acknowledged automatically")
     OWNED = "owned", _("Taken")
     NOTE = "note", _("Note")
+    CAMERAS = "cameras", _("Cameras called up")
     UPDATED = "updated", _("Updated by the sensor engine")
     CLOSED = "closed", _("Closed")
     OVERDUE = "overdue", _("Not acknowledged in time")

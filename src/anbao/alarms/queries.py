@@ -98,7 +98,13 @@ def alarm_detail(alarm_id: int) -> dict[str, Any]:
     row = alarm_row(alarm)
     row["details"] = alarm.details
     row["entries"] = [
-        {"at": e.at, "action": e.action, "user": _name(e.user), "text": e.text}
+        {
+            "at": e.at,
+            "action": e.action,
+            "action_label": e.get_action_display(),
+            "user": _name(e.user),
+            "text": e.text,
+        }
         for e in alarm.entries.select_related("user")
     ]
     row["sensor_events"] = [

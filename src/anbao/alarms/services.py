@@ -493,6 +493,33 @@ def add_note(*, alarm_id: int, user: User, text: str) -> AlarmEntry:
     return entry
 
 
+def call_up_cameras(*, alarm_id: int, user: User) -> list[dict[str, Any]]:
+    """Return the cameras that can show the alarm point and note the call-up on its timeline."""
+    from anbao.alarms import callup
+
+    with transaction.atomic():
+        alarm = _locked(alarm_id)
+        if alarm.lon is None or alarm.lat is None:
+            raise DomainError(
+                "alarms.no_position", "the alarm has no position, so no camera can be aimed"
+            )
+        cameras = callup.cameras_for_point(alarm.event, alarm.lon, alarm.lat)
+        if not cameras:
+            raise DomainError("alarms.no_camera", "no camera can see the alarm point")
+        text = "; ".join(
+            f"{c['camera']} {c['distance_m']:.0f} m"
+            + (f", pan {c['pan_deg']:.1f}°" if c["pan_deg"] is not None else "")
+            + f", tilt {c['tilt_deg']:.1f}°"
+            + (f", zoom {c['zoom']:.1f}x" if c["zoom"] is not None else "")
+            for c in cameras
+        )
+        AlarmEntry.objects.create(
+            alarm=alarm, at=clock.now(), action=AlarmAction.CAMERAS, user=user, text=text[:1000]
+        )
+        audit.record("alarm.cameras", obj=alarm, after={"cameras": [c["camera"] for c in cameras]})
+    return cameras
+
+
 def close(*, alarm_id: int, user: User, disposition: str, note: str = "") -> Alarm:
     """Close an alarm with a disposition; its source must have cleared."""
     if disposition not in Disposition.values:

@@ -41,13 +41,18 @@ def _live_context(request: HttpRequest) -> dict[str, Any]:
         "can_operate": Cap.ALARMS_OPERATE in user.caps,
         "can_force": Cap.ALARMS_FORCE in user.caps,
         **_incident_context(event, user, alarms),
-        "dispositions": [
-            ("real", gettext("Real")),
-            ("nuisance", gettext("Nuisance (environment)")),
-            ("false", gettext("False (equipment)")),
-            ("test", gettext("Test")),
-        ],
+        "dispositions": _dispositions(),
+        "stream_url": reverse("dashboard:stream") if Cap.DASHBOARD_VIEW in user.caps else "",
     }
+
+
+def _dispositions() -> list[tuple[str, str]]:
+    return [
+        ("real", gettext("Real")),
+        ("nuisance", gettext("Nuisance (environment)")),
+        ("false", gettext("False (equipment)")),
+        ("test", gettext("Test")),
+    ]
 
 
 def _incident_context(event: Event, user: User, alarms: list[dict[str, Any]]) -> dict[str, Any]:
@@ -83,6 +88,28 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @cap_required(Cap.ALARMS_VIEW)
+def detail(request: HttpRequest, alarm_id: int) -> HttpResponse:
+    """Show one alarm: its actions, timeline, sensor messages and the cameras for its point."""
+    event = sites.current_event()
+    try:
+        alarm = queries.alarm_detail(alarm_id)
+    except DomainError:
+        return render(request, "404.html", status=404)
+    user = _user(request)
+    context: dict[str, Any] = {
+        "event": event,
+        "a": alarm,
+        "back": "detail",
+        "can_operate": Cap.ALARMS_OPERATE in user.caps,
+        "can_force": Cap.ALARMS_FORCE in user.caps,
+        "dispositions": _dispositions(),
+    }
+    if event is not None:
+        context.update(_incident_context(event, user, [alarm]))
+    return render(request, "alarms/detail.html", context)
+
+
+@cap_required(Cap.ALARMS_VIEW)
 def live(request: HttpRequest) -> HttpResponse:
     """Return the live part of the alarm page (fetched again every few seconds)."""
     return render(request, "alarms/_live.html", _live_context(request))
@@ -91,10 +118,28 @@ def live(request: HttpRequest) -> HttpResponse:
 @cap_required(Cap.ALARMS_OPERATE)
 @require_POST
 def act(request: HttpRequest, alarm_id: int, action: str) -> HttpResponse:
-    """Acknowledge (forced when the privilege allows), take or close an alarm."""
+    """Acknowledge (forced when the privilege allows), take, note, call up cameras or close."""
     user = _user(request)
     note = request.POST.get("note", "")[:1000]
+    # Only two places to go back to: never a URL from the form (no open redirect).
+    back = (
+        reverse("alarms:detail", args=[alarm_id])
+        if request.POST.get("back") == "detail"
+        else reverse("alarms:index")
+    )
     try:
+        if action == "note":
+            services.add_note(alarm_id=alarm_id, user=user, text=note)
+            messages.success(request, gettext("Note added."))
+            return HttpResponseRedirect(back)
+        if action == "cameras":
+            cameras = services.call_up_cameras(alarm_id=alarm_id, user=user)
+            messages.success(
+                request,
+                gettext("Cameras called up: %(list)s.")
+                % {"list": ", ".join(c["camera"] for c in cameras)},
+            )
+            return HttpResponseRedirect(back)
         if action == "acknowledge":
             force = request.POST.get("force") == "1"
             if force and Cap.ALARMS_FORCE not in user.caps:
@@ -118,4 +163,4 @@ def act(request: HttpRequest, alarm_id: int, action: str) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, f"{exc.message} ({exc.code})")
-    return HttpResponseRedirect(reverse("alarms:index"))
+    return HttpResponseRedirect(back)

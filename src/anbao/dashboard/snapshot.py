@@ -267,6 +267,7 @@ def alarm_row(a: Alarm, at: datetime) -> dict[str, Any]:
         "source_type": a.source_type,
         "priority": a.priority,
         "colour": a.colour,
+        "sound": a.sound,
         "condition": a.condition,
         "workflow": a.workflow,
         "raised_at": a.raised_at.isoformat(),

@@ -91,7 +91,7 @@
       if (!readOnly && live && a.workflow === "new") {
         action = '<button type="button" class="act" data-ack="' + a.id + '">' + esc(L.acknowledge) + "</button>";
       }
-      return '<li class="alarm p' + a.priority + (a.overdue ? " overdue" : "") + '" data-alarm="' + a.id +
+      return '<li class="alarm p' + a.priority + (a.overdue ? " overdue" : "") + '" data-number="' + a.number + '" data-alarm="' + a.id +
         '"><span class="dot" style="background:' + esc(a.colour) + '"></span><b>#' + a.number + "</b> " +
         esc(titleOf(a)) + ' <span class="muted">' + esc(localTime(a.raised_at, state.time_zone)) + " " +
         esc(a.workflow) + (a.overdue ? " - " + esc(L.overdue) : "") + "</span>" + action + "</li>";
@@ -253,6 +253,16 @@
     mapReady = true;
   }
 
+  // New alarms sound by priority (off by default on a wall screen; the toggle keeps the choice).
+  var sound = window.anbaoAlarmSound;
+  if (sound && $("sound-toggle")) { sound.bind($("sound-toggle"), false); }
+  function announce() {
+    if (!sound || !live || !state) { return; }
+    sound.announce((state.alarms || []).map(function (a) {
+      return { number: a.number, priority: a.priority, sound: a.sound, workflow: a.workflow };
+    }));
+  }
+
   function renderAll() {
     renderFigures();
     renderCheckpoints();
@@ -305,7 +315,7 @@
       touched[k] = true;
     });
     if (d.at) { state.at = d.at; serverAt = new Date(d.at); receivedAt = Date.now(); }
-    if (touched.alarms) { sortAlarms(); renderAlarms(); }
+    if (touched.alarms) { sortAlarms(); renderAlarms(); announce(); }
     if (touched.figures) { renderFigures(); }
     if (touched.checkpoints) { renderCheckpoints(); }
     if (touched.forces || touched.reserves) { renderForces(); }
@@ -349,6 +359,7 @@
         state.alarms = state.alarms || [];
         if (state.live) { serverAt = new Date(state.at); receivedAt = Date.now(); }
         renderAll();
+        announce();
         return state;
       });
   }
