@@ -13,10 +13,11 @@ from anbao.screening.fastpath import wrap  # noqa: E402
 
 install_from_environment()  # `anbao serve --clock-start`: every worker runs the same time
 
-if os.environ.get("ANBAO_BUS_RELAY") == "1":  # set by `anbao serve`, inherited by each worker
-    from anbao.core import relay
+if os.environ.get("ANBAO_SERVER_PROCESS") == "1":  # set by `anbao serve` and the demo
+    from anbao.core import housekeeping, relay
 
-    relay.start_from_settings()
+    relay.start_from_settings()  # other processes' events for this worker's screens
+    housekeeping.start()  # timers that must fire when no request comes
 
 application = wrap(django_application)
 

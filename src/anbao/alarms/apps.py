@@ -11,10 +11,12 @@ class AlarmsConfig(AppConfig):
     verbose_name = "Alarms"
 
     def ready(self) -> None:
-        """React to devices going silent; plug the simulated sensors into the demo."""
+        """React to devices going silent; plug in the simulated sensors and the alarm timers."""
         from anbao.alarms import reactions
+        from anbao.alarms.services import tick_current
         from anbao.alarms.simulation import sensor_simulation
-        from anbao.core import simulation
+        from anbao.core import housekeeping, simulation
 
         reactions.connect()
         simulation.register("alarms", sensor_simulation)  # type: ignore[arg-type]
+        housekeeping.register("alarms.timers", 5.0, tick_current)

@@ -605,6 +605,14 @@ def tick(event: Event, *, now: datetime | None = None) -> dict[str, int]:
     return out
 
 
+def tick_current(now: datetime) -> dict[str, int]:
+    """Run the alarm timers of the current event (the housekeeping job)."""
+    from anbao.sites import services as sites
+
+    event = sites.current_event()
+    return tick(event, now=now) if event is not None else {}
+
+
 def _escalate_unacknowledged(event: Event, now: datetime) -> int:
     """Escalate alarms still new past their deadline: one level more per further interval.
 

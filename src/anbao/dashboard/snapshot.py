@@ -435,19 +435,49 @@ def snapshot(
     """Return the whole screen as of ``at`` (None: now, live) for the event or one venue."""
     live = at is None
     moment = at or clock.now()
-    reserves = reserve_rows(event)
+    frame_at: str | None = None
+    if live:
+        reserves: list[dict[str, Any]] | None = reserve_rows(event)
+        zones: dict[Any, int] | None = zone_occupancy(event, venue)
+        incidents = incident_rows(event, moment, venue=venue)
+    else:
+        # Occupancy, reserve states and incident states are stored only for the present;
+        # the minute frames keep them for replay.
+        from anbao.dashboard.frames import frame_at as find_frame
+
+        frame = find_frame(event, moment)
+        reserves, zones, incidents = None, None, incident_rows(event, moment, venue=venue)
+        if frame is not None:
+            frame_at = frame.at.isoformat()
+            reserves = list(frame.data.get("reserves") or [])
+            zones = _venue_zones(frame.data.get("zones") or {}, venue)
+            incidents = _venue_incidents(frame.data.get("incidents") or [], venue)
     return {
         "at": moment.isoformat(),
         "live": live,
+        "frame_at": frame_at,
         "event": event.code,
         "venue": venue.code if venue is not None else None,
         "time_zone": event.time_zone,
         "figures": live_figures(event, moment, venue) if live else figures(event, moment, venue),
         "checkpoints": checkpoint_rows(event, moment, venue),
-        "zones": zone_occupancy(event, venue) if live else None,
+        "zones": zones,
         "alarms": alarm_rows(event, moment, live=live, venue=venue),
         "drones": drone_rows(event, moment, live=live),
-        "reserves": reserves if live else None,
-        "forces": forces(event, moment, reserves),
-        "incidents": incident_rows(event, moment, venue=venue),
+        "reserves": reserves,
+        "forces": forces(event, moment, reserves or []),
+        "incidents": incidents,
     }
+
+
+def _venue_zones(zones: dict[str, int], venue: Venue | None) -> dict[str, int]:
+    if venue is None:
+        return dict(zones)
+    numbers = {str(n) for n in venue.zones.values_list("number", flat=True)}
+    return {k: v for k, v in zones.items() if k in numbers}
+
+
+def _venue_incidents(rows: list[dict[str, Any]], venue: Venue | None) -> list[dict[str, Any]]:
+    if venue is None:
+        return rows
+    return [r for r in rows if r.get("venue") in (None, "", venue.code)]

@@ -11,8 +11,10 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
-        """Plug the incident desk (timers, incidents from critical alarms) into the simulator."""
-        from anbao.core import simulation
+        """Plug in the demo's incident desk, and the incident timers for every server."""
+        from anbao.core import housekeeping, simulation
         from anbao.incidents.simulation import incident_simulation
+        from anbao.incidents.timers import tick_current
 
         simulation.register("incidents", incident_simulation)  # type: ignore[arg-type]
+        housekeeping.register("incidents.timers", 10.0, tick_current)

@@ -62,6 +62,14 @@ def tick(event: Event, *, now: datetime | None = None) -> dict[str, int]:
     return {"escalated": escalated}
 
 
+def tick_current(now: datetime) -> dict[str, int]:
+    """Run the timers of the current event (the housekeeping job)."""
+    from anbao.sites import services as sites
+
+    event = sites.current_event()
+    return tick(event, now=now) if event is not None else {"escalated": 0}
+
+
 def escalate(incident: Incident, timer: str, at: datetime) -> dict[str, Any]:
     """Raise an incident one level for an overdue ``timer`` (callers hold its lock)."""
     level = incident.escalation_level + 1

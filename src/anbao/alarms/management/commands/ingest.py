@@ -89,10 +89,12 @@ class Command(BaseCommand):
             stats_file=opts["stats_file"],
             device_types=_device_types(opts["device_types"]),
         )
-        from anbao.core import relay
+        from anbao.core import housekeeping, relay
 
-        # The web process's big screens hear this worker's alarms through the relay.
+        # The web process's big screens hear this worker's alarms through the relay; the
+        # timers run here too, so escalation does not depend on the web server being up.
         bus_relay = relay.start_from_settings()
+        housekeeping.start()
         worker = IngestWorker(Pipeline(event), config)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
         signal.signal(signal.SIGINT, lambda *_: worker.stop_event.set())
@@ -108,6 +110,7 @@ class Command(BaseCommand):
             worker.run()
         finally:
             worker.stop()
+            housekeeping.stop()
             relay.stop()
             t = worker.pipeline.totals
             self.stdout.write(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from argparse import ArgumentParser
 from datetime import datetime
 from typing import IO, Any, cast
@@ -35,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
         parser.add_argument("--start", help="simulated start time, ISO 8601 with offset")
+        parser.add_argument(
+            "--no-browser",
+            action="store_true",
+            help="do not open the big screen in the desktop's browser",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         """Run the set-up steps with a progress bar, then serve or summarise."""
@@ -84,8 +90,13 @@ class Command(BaseCommand):
             from anbao.core.management.commands.serve import run_server
 
             lane_port = self._start_gates(opts)
+            screen = f"http://{opts['host']}:{opts['port']}/dashboard/screen/"
             console.print(f"serving at http://{opts['host']}:{opts['port']}/  (Ctrl-C stops)")
-            console.print(f"big screen: http://{opts['host']}:{opts['port']}/dashboard/screen/")
+            console.print(f"big screen: {screen}")
+            if not opts["no_browser"]:
+                self._open_when_up(opts, screen)
+            # Periodic jobs (timers, replay frames) run in this process, as in `anbao serve`.
+            os.environ["ANBAO_SERVER_PROCESS"] = "1"
             console.print(
                 f"lane screen of the offline gate {DEMO_GATES[0]}: http://127.0.0.1:{lane_port}/"
             )
@@ -93,6 +104,27 @@ class Command(BaseCommand):
                 run_server(host=opts["host"], port=opts["port"])
             finally:
                 sim.stop()
+
+    def _open_when_up(self, opts: dict[str, Any], url: str) -> None:
+        """Open the big screen in the desktop's browser once the server answers (if any)."""
+        import socket
+        import threading
+        import time
+        import webbrowser
+
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return  # a server without a desktop: the URL is printed above
+
+        def run() -> None:
+            for _ in range(300):
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", opts["port"])) == 0:
+                        break
+                time.sleep(0.2)
+            # The login page comes first and then leads to the screen.
+            webbrowser.open(url)
+
+        threading.Thread(target=run, name="demo-browser", daemon=True).start()
 
     def _start_gates(self, opts: dict[str, Any]) -> int:
         """Run real gate clients at two lanes against this server, once it answers."""

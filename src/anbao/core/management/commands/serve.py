@@ -78,9 +78,10 @@ class Command(BaseCommand):
                 os.environ[clock.CLOCK_ENV] = clock.clock_env(start, opts["clock_speed"])
             except ValueError as exc:
                 raise CommandError(f"--clock-start: {exc}") from None
-        # Each server process relays bus events to the others (and hears the ingestion
-        # worker's) when Redis or PostgreSQL is configured; see anbao.core.relay.
-        os.environ["ANBAO_BUS_RELAY"] = "1"
+        # Each server process (every worker inherits this) relays bus events to the others
+        # and hears the ingestion worker's (anbao.core.relay), and runs the periodic jobs
+        # (anbao.core.housekeeping).
+        os.environ["ANBAO_SERVER_PROCESS"] = "1"
         run_server(
             host=opts["host"],
             port=opts["port"],
