@@ -11,10 +11,12 @@
   passages a second and publishes their events; the CPU of everything but the writer counts.
 
 The data: 300,000 passages (with 30 % as many screenings and 1 % seizures) and 5,000 alarms
-(60 still open) over the last 24 hours, bulk-inserted into a temporary demo instance. The
-incidents domain's rows are not generated here (its models are not in this code base yet).
+(60 still open) over the last 24 hours, bulk-inserted into a temporary demo instance, and 200
+incidents opened through the incident service (SOP steps and timers copied from their types,
+the first 100 on an alarm each); 180 of them are then marked resolved and closed, 20 stay
+open on the screen with their timers.
 
-Run: .venv/bin/python bench/bench_bigscreen.py [--passages 300000] [--screens 20]
+Run: .venv/bin/python bench/bench_bigscreen.py [--passages 300000] [--incidents 200]
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ PASSWORD = "correct-horse-battery"  # noqa: S105 - the bench user of a throwaway
 CHROMIUM = "/usr/bin/chromium"
 
 
-def prepare(home: Path, passages: int, alarms: int) -> dict[str, Any]:
+def prepare(home: Path, passages: int, alarms: int, incidents: int = 200) -> dict[str, Any]:
     """Make the instance: demo site, a commander, a panic button, and a day of rows."""
     demo_instance(home)
     from anbao.accounts import services as accounts
@@ -144,7 +146,48 @@ def prepare(home: Path, passages: int, alarms: int) -> dict[str, Any]:
             )
         )
     Alarm.objects.bulk_create(rows, batch_size=5000)
+    _incidents(event, now, incidents, rng)
     return {"token": token, "event": event}
+
+
+def _incidents(event: Any, now: datetime, count: int, rng: random.Random) -> None:
+    """Open ``count`` incidents through the service; close all but the last 20."""
+    from anbao.alarms.models import Alarm
+    from anbao.core import clock
+    from anbao.incidents import services as incidents
+    from anbao.incidents.models import Incident, IncidentKind
+    from anbao.incidents.sop import ensure_types
+
+    ensure_types(event)
+    kinds = [k for k, _ in IncidentKind.choices]
+    alarm_ids = list(
+        Alarm.objects.filter(event=event).order_by("number").values_list("pk", flat=True)[:count]
+    )
+    opened: list[tuple[int, datetime]] = []
+    for n in range(count):
+        at = now - timedelta(seconds=rng.uniform(300, 86_000)) if n < count - 20 else now
+        previous = clock.install(clock.FixedClock(at))
+        try:
+            inc = incidents.open_incident(
+                event=event,
+                type_code=rng.choice(kinds),
+                title=f"bench incident {n + 1}",
+                lon=120.49 + rng.uniform(0, 0.02),
+                lat=30.745 + rng.uniform(0, 0.015),
+                alarm_ids=[alarm_ids[n]] if n < 100 and n < len(alarm_ids) else [],
+            )
+        finally:
+            clock.install(previous)
+        opened.append((inc.pk, at))
+    for pk, at in opened[: max(0, count - 20)]:
+        Incident.objects.filter(pk=pk).update(
+            state="closed",
+            disposition=rng.choice(["real", "false_alarm", "nuisance"]),
+            acknowledged_at=at + timedelta(minutes=1),
+            responding_at=at + timedelta(minutes=4),
+            resolved_at=at + timedelta(minutes=20),
+            closed_at=at + timedelta(minutes=25),
+        )
 
 
 def server_first_paint() -> dict[str, float]:
@@ -408,6 +451,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passages", type=int, default=300_000)
     parser.add_argument("--alarms", type=int, default=5_000)
+    parser.add_argument("--incidents", type=int, default=200)
     parser.add_argument("--screens", type=int, default=20)
     parser.add_argument(
         "--browsers", type=int, default=4, help="how many of the screens are Chromium pages"
@@ -419,11 +463,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         t0 = time.perf_counter()
-        cfg = prepare(home, opts.passages, opts.alarms)
+        cfg = prepare(home, opts.passages, opts.alarms, opts.incidents)
         print(f"machine: {describe()}")
         print(f"load before: {os.getloadavg()[0]:.2f}")
         print(
-            f"prepared {opts.passages:,} passages, {opts.alarms:,} alarms "
+            f"prepared {opts.passages:,} passages, {opts.alarms:,} alarms, "
+            f"{opts.incidents} incidents "
             f"in {time.perf_counter() - t0:.0f} s"
         )
         results: dict[str, Any] = server_first_paint()
