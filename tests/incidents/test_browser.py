@@ -92,9 +92,12 @@ def test_dispatch_from_the_desk_and_report_from_the_phone(live_server, prepared,
     phone.goto(link[:-5] + "xxxx/")
     assert "not valid" in phone.content()
     page.reload()
-    assert page.locator("#incident-state").inner_text() == "responding"
+    assert page.locator("#incident-state").get_attribute("data-state") == "responding"
     # The ORM cannot run inside Playwright's event loop: the desk page shows the stored states.
-    assert "on_scene" in page.locator("#dispatch-table tr", has_text="dog-7").inner_text()
+    assert (
+        page.locator('#dispatch-table tr[data-unit="dog-7"]').get_attribute("data-state")
+        == "on_scene"
+    )
     assert "responding" in page.locator("#timeline").inner_text()
     assert errors == []
     phone_ctx.close()

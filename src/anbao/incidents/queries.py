@@ -174,6 +174,7 @@ def incident_detail(incident_id: int) -> dict[str, Any]:
                 {
                     "id": link.alarm.pk,
                     "number": link.alarm.number,
+                    "title": link.alarm.title,
                     "title_en": link.alarm.title_en,
                     "workflow": link.alarm.workflow,
                 }

@@ -20,7 +20,13 @@ from anbao.core import audit
 from anbao.core.errors import DomainError
 from anbao.core.models import AuditSource
 from anbao.incidents import dispatching, engine, queries, services
-from anbao.incidents.models import Disposition, IncidentKind, IncidentType
+from anbao.incidents.models import (
+    DispatchState,
+    Disposition,
+    IncidentKind,
+    IncidentState,
+    IncidentType,
+)
 from anbao.incidents.sop import ensure_types
 from anbao.sites import services as sites
 
@@ -182,7 +188,10 @@ def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         except DomainError as exc:
             proposal_error = exc.message
     links = queries.dispatch_links(incident_id) if can_operate else {}
+    data["state_label"] = IncidentState(data["state"]).label
     for d in data["dispatches"]:
+        d["state_label"] = DispatchState(d["state"]).label
+        d["next_labels"] = [(s, STATE_LABELS.get(s, s)) for s in d.get("next", [])]
         token = links.get(d["id"])
         d["link"] = (
             request.build_absolute_uri(reverse("incidents:unit", args=[token])) if token else ""
