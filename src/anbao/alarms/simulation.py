@@ -26,9 +26,11 @@ def scenarios(
     """Return one simulated day of sensor traffic from ``start``, in time order."""
     h = timedelta(hours=1)
     m = timedelta(minutes=1)
+    # The first drone and intruders come within minutes: someone opening the demo should see
+    # alarms arrive without waiting a quarter of an hour.
     streams = [
-        devicesim.drone_with_remote_id(site, start=start + 5 * m, seed=seed),
-        devicesim.intruders(site, start=start + 15 * m, seed=seed + 1, count=2, spacing_s=600),
+        devicesim.drone_with_remote_id(site, start=start + 1 * m, seed=seed),
+        devicesim.intruders(site, start=start + 3 * m, seed=seed + 1, count=2, spacing_s=600),
         devicesim.wind_gusts(site, start=start + 40 * m, seed=seed + 2, duration_s=3600),
         devicesim.drone_without_remote_id(site, start=start + 1 * h + 10 * m, seed=seed + 3),
         devicesim.fence_cut(site, start=start + 2 * h, seed=seed + 4, restore_after_s=1200),

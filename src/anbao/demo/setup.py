@@ -183,7 +183,13 @@ def ensure_workforce(state: DemoState) -> None:
         clock.install(previous)
     from anbao.incidents.simulation import setup_demo as incidents_demo
 
-    incidents_demo(event)
+    # The demo's incidents open just before the simulated day starts, so that the big screen
+    # (which shows what was open at its clock's time) lists them from the first second.
+    previous = clock.install(clock.SimulationClock(start=simulation_start() - timedelta(minutes=4)))
+    try:
+        incidents_demo(event)
+    finally:
+        clock.install(previous)
     job = result.get("job")
     if job:
         state.rostered = int(job["assigned"])
