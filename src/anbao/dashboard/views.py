@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from anbao.accounts.decorators import cap_required
 from anbao.accounts.models import User
 from anbao.accounts.roles import Cap
+from anbao.alarms.models import Workflow
 from anbao.core import audit, clock
 from anbao.core.errors import DomainError
 from anbao.dashboard import reports
 from anbao.dashboard import scope as scopes
 from anbao.dashboard import snapshot as snap
 from anbao.dashboard.stream import stream
+from anbao.incidents.models import IncidentState
 from anbao.screening import stats as screening_stats
 from anbao.sites import services as sites
 
@@ -79,6 +81,9 @@ def screen(request: HttpRequest) -> HttpResponse:
             "no_incidents": _("No open incidents."),
             "available": _("available"),
             "dispatched": _("dispatched"),
+            "workflow": {k: str(v) for k, v in Workflow.choices},
+            "incident_state": {k: str(v) for k, v in IncidentState.choices},
+            "timers": {"ack": _("Ack"), "respond": _("On scene"), "resolve": _("Resolve")},
         },
     }
     return render(request, "dashboard/screen.html", context)

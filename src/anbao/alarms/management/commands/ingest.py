@@ -89,7 +89,11 @@ class Command(BaseCommand):
             stats_file=opts["stats_file"],
             device_types=_device_types(opts["device_types"]),
         )
-        from anbao.core import housekeeping, relay
+        from anbao.core import clock, housekeeping, relay
+
+        # A drill runs simulated time: the same ANBAO_CLOCK as the server's (start, wall anchor,
+        # speed) makes the worker stamp alarms on the server's clock.
+        clock.install_from_environment()
 
         # The web process's big screens hear this worker's alarms through the relay; the
         # timers run here too, so escalation does not depend on the web server being up.

@@ -94,16 +94,23 @@
       return '<li class="alarm p' + a.priority + (a.overdue ? " overdue" : "") + '" data-number="' + a.number + '" data-alarm="' + a.id +
         '"><span class="dot" style="background:' + esc(a.colour) + '"></span><b>#' + a.number + "</b> " +
         esc(titleOf(a)) + ' <span class="muted">' + esc(localTime(a.raised_at, state.time_zone)) + " " +
-        esc(a.workflow) + (a.overdue ? " - " + esc(L.overdue) : "") + "</span>" + action + "</li>";
+        esc((L.workflow || {})[a.workflow] || a.workflow) + (a.overdue ? " - " + esc(L.overdue) : "") +
+        "</span>" + action + "</li>";
     }).join("");
   }
 
   function timerText(t) {
     if (!t) { return ""; }
     var keys = ["ack", "respond", "resolve"];
+    var names = L.timers || {};
     return keys.filter(function (k) { return t[k] && t[k].due; }).map(function (k) {
+      var label = esc(names[k] || k);
+      if (t[k].met_at) {
+        // Met: a tick, red if it was met late; a met timer no longer counts down.
+        return '<span class="timer met' + (t[k].late ? " late" : "") + '" data-timer="' + k + '">' + label + " ✓</span>";
+      }
       var left = Math.round((new Date(t[k].due) - new Date(state.at)) / 60000);
-      return '<span class="timer' + (t[k].overdue ? " overdue" : "") + '">' + esc(k) + " " + left + "'</span>";
+      return '<span class="timer' + (t[k].overdue ? " overdue" : "") + '" data-timer="' + k + '">' + label + " " + left + "'</span>";
     }).join(" ");
   }
 
@@ -116,7 +123,8 @@
     }
     $("incidents").innerHTML = list.slice(0, 40).map(function (i) {
       return '<li class="incident p' + esc(i.priority) + '" data-incident="' + esc(i.id) + '"><b>' + esc(i.number) +
-        "</b> " + esc(i.title || i.type_label) + ' <span class="muted">' + esc(i.state) + "</span> " +
+        "</b> " + esc(i.title || i.type_label) + ' <span class="muted" data-state="' + esc(i.state) + '">' +
+        esc((L.incident_state || {})[i.state] || i.state) + "</span> " +
         timerText(i.timers) + "</li>";
     }).join("");
   }
