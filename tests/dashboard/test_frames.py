@@ -32,7 +32,7 @@ def test_one_frame_a_minute_however_often_it_is_asked(night, event, unit) -> Non
     frame = ScreenFrame.objects.get(event=event)
     assert frame.at == night.now().replace(second=0, microsecond=0)
     assert [r["code"] for r in frame.data["reserves"]] == ["R-9"]
-    assert set(frame.data) == {"zones", "reserves", "incidents"}
+    assert set(frame.data) == {"closed_lanes", "zones", "reserves", "incidents"}
 
 
 def test_replay_shows_reserves_and_incidents_as_they_were(night, event, unit, make_user) -> None:  # type: ignore[no-untyped-def]
@@ -59,6 +59,28 @@ def test_replay_shows_reserves_and_incidents_as_they_were(night, event, unit, ma
     assert past["forces"]["reserves_available"] == 1
     assert [i["id"] for i in past["incidents"]] == [incident.pk]
     assert past["zones"] is not None
+
+
+def test_replay_shows_the_lanes_closed_at_that_time(night, event) -> None:  # type: ignore[no-untyped-def]
+    from anbao.screening.models import LaneState
+    from anbao.sites.models import Lane
+
+    lane = Lane.objects.filter(checkpoint__event=event).order_by("pk").first()
+    assert lane is not None
+    cp = lane.checkpoint.code
+    state = LaneState.objects.create(lane=lane, is_open=False, changed_at=night.now())
+    then = night.now()
+    frames.record(event, then)
+    night.current = then + timedelta(minutes=30)
+    state.is_open = True
+    state.save()
+
+    def lanes_open(snapshot: dict[str, Any]) -> int:
+        return next(c["lanes_open"] for c in snapshot["checkpoints"] if c["code"] == cp)
+
+    total = Lane.objects.filter(checkpoint=lane.checkpoint).count()
+    assert lanes_open(snap.snapshot(event)) == total
+    assert lanes_open(snap.snapshot(event, at=then + timedelta(seconds=20))) == total - 1
 
 
 def test_replay_with_no_recent_frame_says_it_does_not_know(night, event, unit) -> None:  # type: ignore[no-untyped-def]

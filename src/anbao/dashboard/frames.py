@@ -27,8 +27,12 @@ def record(event: Event, now: datetime) -> bool:
     minute = _minute(now)
     if ScreenFrame.objects.filter(event=event, at=minute).exists():
         return False
+    from anbao.screening.models import LaneState
+
     reserves = snap.reserve_rows(event)
+    closed = LaneState.objects.filter(lane__checkpoint__event=event, is_open=False)
     data: dict[str, Any] = {
+        "closed_lanes": sorted(closed.values_list("lane_id", flat=True)),
         "zones": {str(k): v for k, v in snap.zone_occupancy(event).items()},
         "reserves": reserves,
         "incidents": snap.incident_rows(event, now),

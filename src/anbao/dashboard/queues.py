@@ -9,7 +9,7 @@ give the same lengths.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -71,14 +71,21 @@ def _served_counts(
     )
 
 
-def queue_estimates(lanes: Sequence[Lane], now: datetime) -> dict[int, dict[str, Any]]:
-    """Return, per lane id, ``{is_open, length, wait_s, rate_per_min, source}`` at ``now``."""
-    states = {s.lane_id: s for s in LaneState.objects.filter(lane__in=lanes)}
+def queue_estimates(
+    lanes: Sequence[Lane], now: datetime, *, closed: Collection[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Return, per lane id, ``{is_open, length, wait_s, rate_per_min, source}`` at ``now``.
+
+    ``closed`` (a replay) names the lanes closed at ``now``, instead of their present state.
+    """
+    states = (
+        {s.lane_id: s for s in LaneState.objects.filter(lane__in=lanes)} if closed is None else {}
+    )
     out: dict[int, dict[str, Any]] = {}
     open_ids: list[int] = []
     for ln in lanes:
         st = states.get(ln.pk)
-        if st is not None and not st.is_open:
+        if (closed is not None and ln.pk in closed) or (st is not None and not st.is_open):
             out[ln.pk] = {
                 "is_open": False,
                 "length": 0,

@@ -187,7 +187,13 @@ def _queue_level(length: int, is_open: bool) -> str:
     return "green"
 
 
-def checkpoint_rows(event: Event, at: datetime, venue: Venue | None = None) -> list[dict[str, Any]]:
+def checkpoint_rows(
+    event: Event,
+    at: datetime,
+    venue: Venue | None = None,
+    *,
+    closed_lanes: set[int] | None = None,
+) -> list[dict[str, Any]]:
     """Return each checkpoint with its lanes open, queue estimate and 15-minute throughput."""
     cps = Checkpoint.objects.filter(event=event).select_related("venue").order_by("code")
     if venue is not None:
@@ -209,7 +215,7 @@ def checkpoint_rows(event: Event, at: datetime, venue: Venue | None = None) -> l
             .order_by()
         )
     )
-    estimates = queue_estimates(lanes, at)
+    estimates = queue_estimates(lanes, at, closed=closed_lanes)
     by_cp: dict[int, list[Lane]] = {}
     for ln in lanes:
         by_cp.setdefault(ln.checkpoint_id, []).append(ln)
@@ -436,6 +442,7 @@ def snapshot(
     live = at is None
     moment = at or clock.now()
     frame_at: str | None = None
+    closed_lanes: set[int] | None = None
     if live:
         reserves: list[dict[str, Any]] | None = reserve_rows(event)
         zones: dict[Any, int] | None = zone_occupancy(event, venue)
@@ -447,6 +454,8 @@ def snapshot(
 
         frame = find_frame(event, moment)
         reserves, zones, incidents = None, None, incident_rows(event, moment, venue=venue)
+        if frame is not None and "closed_lanes" in frame.data:
+            closed_lanes = {int(i) for i in frame.data["closed_lanes"]}
         if frame is not None:
             frame_at = frame.at.isoformat()
             reserves = list(frame.data.get("reserves") or [])
@@ -460,7 +469,7 @@ def snapshot(
         "venue": venue.code if venue is not None else None,
         "time_zone": event.time_zone,
         "figures": live_figures(event, moment, venue) if live else figures(event, moment, venue),
-        "checkpoints": checkpoint_rows(event, moment, venue),
+        "checkpoints": checkpoint_rows(event, moment, venue, closed_lanes=closed_lanes),
         "zones": zones,
         "alarms": alarm_rows(event, moment, live=live, venue=venue),
         "drones": drone_rows(event, moment, live=live),
