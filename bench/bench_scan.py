@@ -324,7 +324,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=24)
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
     parser.add_argument("--rate", type=float, default=PACED_RATE)
-    parser.add_argument("--workers", type=int, default=3, help="server worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument(
         "--loadgen",
         choices=["auto", "wrk", "python"],

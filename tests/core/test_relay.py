@@ -248,3 +248,44 @@ def test_a_burst_travels_in_few_messages(running) -> None:  # type: ignore[no-un
         "events were lost on the way"
     )
     assert len(peer.messages) < 100  # batched, not one message per event
+
+
+@dataclass(frozen=True)
+class CountChanged(bus.Event):
+    """A test event of which only the latest need cross."""
+
+    relay_latest_only = True
+    n: int
+
+
+def test_a_burst_of_latest_only_events_crosses_as_the_last_one() -> None:
+    at = datetime(2026, 11, 9, tzinfo=UTC)
+    events: list[bus.Event] = [
+        CountChanged(1),
+        ThingHappened(1, at),
+        CountChanged(2),
+        ThingHappened(2, at),
+        CountChanged(3),
+    ]
+    kept = relay.coalesce(events)
+    assert kept == [ThingHappened(1, at), ThingHappened(2, at), CountChanged(3)]
+
+
+def test_scans_are_relayed_latest_only_and_alarms_each() -> None:
+    from anbao.alarms.events import AlarmRaised
+    from anbao.screening.events import PassageRecorded
+
+    assert PassageRecorded.relay_latest_only is True
+    assert AlarmRaised.relay_latest_only is False
+
+
+@pytest.mark.parametrize("wire", [TRANSPORTS[0]], indirect=True)
+def test_a_process_with_no_screen_open_does_not_decode_what_arrives(running, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    r, peer = running
+    monkeypatch.setattr(bus, "_remote_listeners", [])  # no screen open here
+    assert not bus.has_remote_listeners()
+    (message,) = relay.encode_batches("elsewhere", [{"t": "T", "m": "m", "p": {}}])
+    peer.transport.send(message)
+    time.sleep(0.5)
+    assert r.received == 0
+    assert r.rejected == 0

@@ -1,7 +1,8 @@
 """The scanners' fast path at the ASGI level: same answers as the API, refusals handed to Django.
 
-The fast path decides on its own threads with their own database connections, so these tests
-commit their data (``transactional_db``) and drive the real ASGI application.
+The fast path decides on its own thread with its own database connection (or, on SQLite, on
+the event loop's thread), so these tests commit their data (``transactional_db``) and drive the
+real ASGI application both ways.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from tests.screening.test_scan import EVENT_TIME, FixedClock, body, issued
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def app(transactional_db) -> Iterator[fastpath.ScanFastPath]:  # type: ignore[no-untyped-def]
+@pytest.fixture(params=[1, 0], ids=["scan-thread", "on-the-loop"])
+def app(request, transactional_db) -> Iterator[fastpath.ScanFastPath]:  # type: ignore[no-untyped-def]
+    """The fast path deciding on its own thread (PostgreSQL's default) or on the loop (SQLite's)."""
     from anbao.asgi import django_application
     from anbao.sites import services as sites
     from anbao.sites.demo import DEMO_SITE_PATH
@@ -39,10 +41,11 @@ def app(transactional_db) -> Iterator[fastpath.ScanFastPath]:  # type: ignore[no
     keystore.ensure_keys()
     decisions.clear_cache()
     fastpath.forget_tokens()
-    wrapped = fastpath.ScanFastPath(django_application, threads=1)
+    wrapped = fastpath.ScanFastPath(django_application, threads=request.param)
     yield wrapped
-    wrapped.pool.submit(connections.close_all).result()
-    wrapped.pool.shutdown()
+    if wrapped.pool is not None:
+        wrapped.pool.submit(connections.close_all).result()
+        wrapped.pool.shutdown()
     clock.install(previous)
     decisions.clear_cache()
     fastpath.forget_tokens()

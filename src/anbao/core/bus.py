@@ -7,7 +7,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import transaction
 
@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Event:
     """Base of every domain event; subclasses are frozen dataclasses named in the past tense."""
+
+    #: Only the latest of a burst need cross to other processes: the screens there only learn
+    #: that something of this kind changed and read the rows themselves (scans, counts).
+    relay_latest_only: ClassVar[bool] = False
 
     @property
     def type(self) -> str:
@@ -67,6 +71,11 @@ def listen(listener: Callable[[Event], None], *, remote: bool = False) -> Callab
                 _remote_listeners.remove(listener)
 
     return _remove
+
+
+def has_remote_listeners() -> bool:
+    """Return whether anything in this process wants other processes' events."""
+    return bool(_remote_listeners)
 
 
 def dispatch_remote(event: Event) -> None:

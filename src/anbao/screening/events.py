@@ -22,6 +22,8 @@ __all__ = [
 class PassageRecorded(Event):
     """A scan was decided and its passage stored."""
 
+    relay_latest_only = True
+
     passage_id: int
     checkpoint: str
     lane: str
@@ -63,6 +65,8 @@ class LaneStateChanged(Event):
 class QueueReported(Event):
     """Someone counted a lane's queue by eye."""
 
+    relay_latest_only = True
+
     checkpoint: str
     lane: str
     length: int
@@ -72,6 +76,8 @@ class QueueReported(Event):
 @dataclass(frozen=True)
 class ArrivalsCounted(Event):
     """Arrival counts for a lane's queue were stored (one or more minutes)."""
+
+    relay_latest_only = True
 
     checkpoint: str
     lane: str

@@ -15,8 +15,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,8 +151,11 @@ class ScanFastPath:
 
     def __init__(self, app: ASGIApp, *, threads: int = 2) -> None:
         self.app = app
-        # Own threads keep one database connection each for the life of the process.
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scan")
+        # threads=0: decide on the event loop's own thread (see _loop_set_aside). Otherwise
+        # own threads, each keeping one database connection for the life of the process.
+        self.pool = (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scan") if threads else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -168,9 +172,13 @@ class ScanFastPath:
             return
         client = scope.get("client")
         ip = client[0] if client else None
-        loop = asyncio.get_running_loop()
         try:
-            status, data = await loop.run_in_executor(self.pool, _decide, token, body, ip)
+            if self.pool is None:
+                with _loop_set_aside():
+                    status, data = _decide(token, body, ip)
+            else:
+                loop = asyncio.get_running_loop()
+                status, data = await loop.run_in_executor(self.pool, _decide, token, body, ip)
         except _HandOver:
             await self.app(scope, _replay(body, receive), send)
             return
@@ -183,6 +191,24 @@ class ScanFastPath:
             log.exception("scan fast path: unexpected error")
             status, data = 500, _error("server.error", "An unexpected error occurred.")
         await _respond(send, status, data)
+
+
+@contextmanager
+def _loop_set_aside() -> Iterator[None]:
+    """Let Django's database calls run on the event loop's thread for one scan.
+
+    Django refuses synchronous database calls in a thread that runs an event loop, to stop a
+    coroutine from blocking the loop by accident. The scan path blocks it on purpose: one scan
+    is well under a millisecond of work, and handing it to a thread cost more than the work
+    itself on SQLite (a thread wake-up and GIL hand-offs per scan; measured 1,300 -> 1,500-1,600
+    scans/s on 2 cores). The loop runs nothing else meanwhile, so nothing can interleave.
+    """
+    loop = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -238,6 +264,9 @@ async def _respond(send: Send, status: int, data: dict[str, Any]) -> None:
 
 def wrap(app: ASGIApp) -> ASGIApp:
     """Return ``app`` behind the scan fast path."""
-    # One scan thread per process: a second one only competes for the GIL while the first
-    # holds the database's write lock. Scale with worker processes instead.
-    return ScanFastPath(app, threads=int(os.environ.get("ANBAO_SCAN_THREADS", "1")))
+    # On SQLite a scan is CPU work under one write lock: decide it on the loop's thread (0).
+    # On PostgreSQL the commit waits for the WAL flush: one scan thread lets the loop read the
+    # next requests meanwhile. Never more than one: a second thread only competes for the GIL
+    # while the first holds the write lock. Scale with worker processes instead.
+    default = "0" if connection.vendor == "sqlite" else "1"
+    return ScanFastPath(app, threads=int(os.environ.get("ANBAO_SCAN_THREADS", default)))

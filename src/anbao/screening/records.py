@@ -65,6 +65,8 @@ _SEIZURE_FIELDS = [
 class ScreeningRecorded(Event):
     """A person, bag or vehicle was screened."""
 
+    relay_latest_only = True
+
     screening_id: int
     checkpoint: str
     lane: str | None
@@ -77,6 +79,8 @@ class ScreeningRecorded(Event):
 @dataclass(frozen=True)
 class SeizureRecorded(Event):
     """An item was seized at screening."""
+
+    relay_latest_only = True
 
     seizure_id: int
     checkpoint: str

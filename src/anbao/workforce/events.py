@@ -13,6 +13,8 @@ __all__ = ["DutyAlertRaised", "DutyChecked", "ReserveUnitChanged"]
 class DutyChecked(Event):
     """A guard checked in or out at a post."""
 
+    relay_latest_only = True
+
     guard: str
     post: str
     shift_id: int
