@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -511,6 +511,117 @@ def _json_mark() -> str:
     return "%s::jsonb" if connection.vendor == "postgresql" else "%s"
 
 
+@dataclass(slots=True)
+class _Write:
+    """What one scan stores: its passage, the receipt for its nonce, the holder's move."""
+
+    out: _Outcome
+    ctx: LaneContext
+    direction: str
+    device_id: int | None
+    operator_id: int | None
+    manual: bool
+    device_time: datetime | None
+    now: datetime
+    nonce: str
+    source: str
+    receipt: dict[str, Any]
+    move: tuple[int | None, int | None] | None
+
+    def accreditation_id(self) -> int | None:
+        """Return the holder's accreditation, if any."""
+        holder = self.out.holder
+        return holder.accreditation_id if holder is not None else None
+
+
+def _write_in_steps(w: _Write) -> int | None:
+    """Store passage, presence and receipt in the caller's transaction; None on a replay."""
+    passage_id = _insert_passage(
+        w.out,
+        w.ctx,
+        direction=w.direction,
+        device_id=w.device_id,
+        operator_id=w.operator_id,
+        manual=w.manual,
+        device_time=w.device_time,
+        now=w.now,
+        nonce=w.nonce,
+    )
+    acc = w.accreditation_id()
+    if w.move is not None and acc is not None:
+        _move(acc, passage_id, w.now, w.move[0], w.move[1])
+    if not _remember(w.source, w.nonce, {**w.receipt, "passage_id": passage_id}, w.now):
+        # The nonce was answered before (a retry, or another worker first): undo it all.
+        transaction.set_rollback(True)
+        return None
+    return passage_id
+
+
+def _write_in_one_statement(w: _Write) -> int | None:
+    """PostgreSQL: receipt, passage and presence in one statement; None on a replay.
+
+    Each statement is a round trip and a commit waits for the WAL, so the four writes of a
+    scan go as one statement in autocommit, which is atomic by itself. The receipt is written
+    first, with the passage id drawn from the sequence; the passage and the presence move
+    happen only if the receipt did (a replayed nonce conflicts and nothing is written).
+    """
+    out, ctx, holder = w.out, w.ctx, w.out.holder
+    passage_values = [
+        out.cid,
+        holder.accreditation_id if holder else None,
+        ctx.checkpoint_id,
+        ctx.lane_id,
+        w.device_id,
+        w.operator_id,
+        w.manual,
+        w.direction,
+        out.status,
+        out.reason,
+        out.rule[:100],
+        out.detail,
+        w.device_time,
+        w.now,
+        w.nonce,
+        False,
+        False,
+        "",
+    ]
+    passages, receipts = Passage._meta.db_table, ProcessedMessage._meta.db_table
+    presence = _presence_table()
+    marks = ", ".join(["%s"] * len(passage_values))
+    sql = [
+        f"WITH n AS (SELECT nextval(pg_get_serial_sequence('{passages}', 'id')) AS id), "
+        f"r AS (INSERT INTO {receipts} (source, message_id, received_at, result) "
+        f"SELECT %s, %s, %s, jsonb_set(%s::jsonb, '{{passage_id}}', to_jsonb(n.id)) FROM n "
+        f"ON CONFLICT (source, message_id) DO NOTHING "
+        f"RETURNING (result->>'passage_id')::bigint AS id), "
+        f"p AS (INSERT INTO {passages} (id, {_PASSAGE_COLUMNS}) "
+        f"SELECT r.id, {marks} FROM r RETURNING id)"
+    ]
+    params: list[Any] = [w.source, w.nonce, w.now, json.dumps(w.receipt), *passage_values]
+    acc = w.accreditation_id()
+    if w.move is not None and acc is not None:
+        zone_from, zone_to = w.move
+        if zone_from is not None:
+            sql.append(
+                f", d AS (DELETE FROM {presence} WHERE accreditation_id = %s AND zone_id = %s "
+                f"AND EXISTS (SELECT 1 FROM p))"
+            )
+            params += [acc, zone_from]
+        if zone_to is not None:
+            sql.append(
+                f", i AS (INSERT INTO {presence} (accreditation_id, zone_id, since, passage_id) "
+                f"SELECT %s, %s, %s, p.id FROM p ON CONFLICT (accreditation_id, zone_id) "
+                f"DO UPDATE SET since = excluded.since, passage_id = excluded.passage_id)"
+            )
+            params += [acc, zone_to, w.now]
+    sql.append(" SELECT id FROM p")
+    with connection.cursor() as cur:
+        cur.execute("".join(sql), params)
+        row = cur.fetchone()
+    return int(row[0]) if row is not None else None
+
+
 def _remember(source: str, nonce: str, result: dict[str, Any], now: datetime) -> bool:
     """Store the answer for ``nonce``; False when another request stored one first."""
     with connection.cursor() as cur:
@@ -558,59 +669,67 @@ def scan(
     _apply_presence(out, ctx, direction)
     holder = out.holder
     zh, en = REASON_TEXT.get(out.reason, (out.reason, out.reason))
-    with _writer_turn(), transaction.atomic():
-        passage_id = _insert_passage(
-            out,
-            ctx,
-            direction=direction,
-            device_id=device.pk if device is not None else None,
-            operator_id=getattr(operator, "pk", None),
-            manual=manual,
-            device_time=device_time,
-            now=now,
-            nonce=nonce,
-        )
-        result = ScanResult(
-            passage_id=passage_id,
-            status=out.status,
-            reason=out.reason,
-            rule=out.rule,
-            detail=out.detail,
-            direction=direction,
-            checkpoint=ctx.checkpoint_code,
-            lane=ctx.lane_code,
-            cid=out.cid,
-            accreditation_id=holder.accreditation_id if holder else None,
-            person_id=holder.person_id if holder else None,
-            name=holder.name if holder else "",
-            category=holder.category if holder else "",
-            photo_url=f"/api/screening/people/{holder.person_id}/photo" if holder else "",
-            flags=_flags(out, device_time, now),
-            text_zh=zh,
-            text_en=en,
-            server_time=now.isoformat(),
-        )
-        if out.status != "deny" and holder is not None and holder.accreditation_id is not None:
-            zones = (ctx.from_zone_id, ctx.to_zone_id)
-            src, dst = zones if direction == Direction.ENTRY else zones[::-1]
-            _move(holder.accreditation_id, passage_id, now, src, dst)
-        replayed = not _remember(source, nonce, result.as_json(), now)
-        if replayed:
-            # The nonce was answered before (a retry, or another worker first): undo it all.
-            transaction.set_rollback(True)
-        else:
-            bus.publish(
-                PassageRecorded(
-                    passage_id=passage_id,
-                    checkpoint=ctx.checkpoint_code,
-                    lane=ctx.lane_code,
-                    direction=direction,
-                    status=out.status,
-                    reason=out.reason,
-                    zone=ctx.to_zone_number,
-                    at=now.isoformat(),
-                )
+    device_id = device.pk if device is not None else None
+    operator_id = getattr(operator, "pk", None)
+    result = ScanResult(
+        passage_id=0,  # filled in by the write
+        status=out.status,
+        reason=out.reason,
+        rule=out.rule,
+        detail=out.detail,
+        direction=direction,
+        checkpoint=ctx.checkpoint_code,
+        lane=ctx.lane_code,
+        cid=out.cid,
+        accreditation_id=holder.accreditation_id if holder else None,
+        person_id=holder.person_id if holder else None,
+        name=holder.name if holder else "",
+        category=holder.category if holder else "",
+        photo_url=f"/api/screening/people/{holder.person_id}/photo" if holder else "",
+        flags=_flags(out, device_time, now),
+        text_zh=zh,
+        text_en=en,
+        server_time=now.isoformat(),
+    )
+    moves = out.status != "deny" and holder is not None and holder.accreditation_id is not None
+    zones = (ctx.from_zone_id, ctx.to_zone_id)
+    src, dst = zones if direction == Direction.ENTRY else zones[::-1]
+    write = _Write(
+        out=out,
+        ctx=ctx,
+        direction=direction,
+        device_id=device_id,
+        operator_id=operator_id,
+        manual=manual,
+        device_time=device_time,
+        now=now,
+        nonce=nonce,
+        source=source,
+        receipt=result.as_json(),
+        move=(src, dst) if moves else None,
+    )
+    passage_id: int | None
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        passage_id = _write_in_one_statement(write)
+    else:
+        with _writer_turn(), transaction.atomic():
+            passage_id = _write_in_steps(write)
+    replayed = passage_id is None
+    if passage_id is not None:
+        result = replace(result, passage_id=passage_id)
+    if not replayed:
+        bus.publish(
+            PassageRecorded(
+                passage_id=result.passage_id,
+                checkpoint=ctx.checkpoint_code,
+                lane=ctx.lane_code,
+                direction=direction,
+                status=out.status,
+                reason=out.reason,
+                zone=ctx.to_zone_number,
+                at=now.isoformat(),
             )
+        )
     if replayed:
         stored = idempotency.seen(source, nonce) or result.as_json()
         return ScanResult(**{**stored, "duplicate": True})
