@@ -255,27 +255,30 @@ class _Holder:
     name: str
     photo_sha256: str
     category: str
+    inside: bool = False  # present in the lane's inner zone (for anti-passback)
 
 
 def _holder_sql() -> str:
     cred, acc = IssuedCredential._meta.db_table, Accreditation._meta.db_table
     person, cat = Person._meta.db_table, Category._meta.db_table
+    # The presence check rides along: one round trip instead of two.
     return (
         f"SELECT c.revoked_at, a.id, a.status, a.flag, p.id, p.name_zh, p.family_name, "
-        f"p.given_name, p.photo_sha256, k.code FROM {cred} c "
+        f"p.given_name, p.photo_sha256, k.code, EXISTS (SELECT 1 FROM {_presence_table()} pr "
+        f"WHERE pr.accreditation_id = a.id AND pr.zone_id = %s) FROM {cred} c "
         f"LEFT JOIN {acc} a ON a.id = c.accreditation_id "
         f"LEFT JOIN {person} p ON p.id = a.person_id "
         f"LEFT JOIN {cat} k ON k.id = a.category_id WHERE c.cid = %s"
     )
 
 
-def _holder(cid: str) -> _Holder | None:
+def _holder(cid: str, zone_id: int | None) -> _Holder | None:
     with connection.cursor() as cur:
-        cur.execute(_holder_sql(), [cid])
+        cur.execute(_holder_sql(), [zone_id, cid])
         row = cur.fetchone()
     if row is None:
         return None
-    revoked_at, acc_id, status, flag, person_id, name_zh, family, given, photo, category = row
+    revoked_at, acc_id, status, flag, person_id, name_zh, family, given, photo, category = row[:10]
     name = name_zh or f"{(family or '').upper()} {given or ''}".strip()
     return _Holder(
         cred_revoked=revoked_at is not None,
@@ -286,6 +289,7 @@ def _holder(cid: str) -> _Holder | None:
         name=name,
         photo_sha256=photo or "",
         category=category or "",
+        inside=bool(row[10]),
     )
 
 
@@ -314,7 +318,7 @@ def _decide(qr_text: str, ctx: LaneContext, now: datetime) -> _Outcome:
     if decision.claims is None:
         return _Outcome("deny", decision.reason.value, detail=decision.detail[:200])
     cid = decision.claims.cid.hex()
-    holder = _holder(cid)
+    holder = _holder(cid, ctx.to_zone_id)
     if holder is None:
         return _Outcome("deny", "unknown_credential", cid=cid)
     if decision.reason.value in ("health_required", "health_expired") and holder.person_id:
@@ -349,15 +353,6 @@ def _presence_table() -> str:
     return Presence._meta.db_table
 
 
-def _is_inside(accreditation_id: int, zone_id: int) -> bool:
-    with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT 1 FROM {_presence_table()} WHERE accreditation_id = %s AND zone_id = %s",
-            [accreditation_id, zone_id],
-        )
-        return cur.fetchone() is not None
-
-
 def _apply_presence(out: _Outcome, ctx: LaneContext, direction: str) -> None:
     """Refuse by anti-passback when the recorded presence contradicts the direction."""
     holder = out.holder
@@ -365,7 +360,7 @@ def _apply_presence(out: _Outcome, ctx: LaneContext, direction: str) -> None:
         return
     if not ctx.anti_passback:
         return
-    inside = _is_inside(holder.accreditation_id, ctx.to_zone_id)
+    inside = holder.inside
     if direction == Direction.ENTRY and inside:
         out.status, out.reason, out.rule = "deny", "already_inside", "anti_passback"
     elif direction == Direction.EXIT and not inside:
