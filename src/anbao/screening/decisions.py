@@ -529,6 +529,20 @@ class _Write:
         return holder.accreditation_id if holder is not None else None
 
 
+def _recorded(passage_id: int, w: _Write) -> PassageRecorded:
+    """Return the event announcing the stored passage."""
+    return PassageRecorded(
+        passage_id=passage_id,
+        checkpoint=w.ctx.checkpoint_code,
+        lane=w.ctx.lane_code,
+        direction=w.direction,
+        status=w.out.status,
+        reason=w.out.reason,
+        zone=w.ctx.to_zone_number,
+        at=w.now.isoformat(),
+    )
+
+
 def _write_in_steps(w: _Write) -> int | None:
     """Store passage, presence and receipt in the caller's transaction; None on a replay."""
     passage_id = _insert_passage(
@@ -706,25 +720,18 @@ def scan(
     passage_id: int | None
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         passage_id = _write_in_one_statement(write)
+        if passage_id is not None:
+            bus.publish(_recorded(passage_id, write))
     else:
         with _writer_turn(), transaction.atomic():
             passage_id = _write_in_steps(write)
+            if passage_id is not None:
+                # Published at the commit, still in this writer's turn: a handler's own writes
+                # then never interleave with the next scan's transaction.
+                bus.publish(_recorded(passage_id, write))
     replayed = passage_id is None
     if passage_id is not None:
         result = replace(result, passage_id=passage_id)
-    if not replayed:
-        bus.publish(
-            PassageRecorded(
-                passage_id=result.passage_id,
-                checkpoint=ctx.checkpoint_code,
-                lane=ctx.lane_code,
-                direction=direction,
-                status=out.status,
-                reason=out.reason,
-                zone=ctx.to_zone_number,
-                at=now.isoformat(),
-            )
-        )
     if replayed:
         stored = idempotency.seen(source, nonce) or result.as_json()
         return ScanResult(**{**stored, "duplicate": True})
