@@ -428,49 +428,6 @@ _PASSAGE_COLUMNS = (
 )
 
 
-def _insert_passage(
-    out: _Outcome,
-    ctx: LaneContext,
-    *,
-    direction: str,
-    device_id: int | None,
-    operator_id: int | None,
-    manual: bool,
-    device_time: datetime | None,
-    now: datetime,
-    nonce: str,
-) -> int:
-    holder = out.holder
-    params = [
-        out.cid,
-        holder.accreditation_id if holder else None,
-        ctx.checkpoint_id,
-        ctx.lane_id,
-        device_id,
-        operator_id,
-        manual,
-        direction,
-        out.status,
-        out.reason,
-        out.rule[:100],
-        out.detail,
-        _dt(device_time),
-        _dt(now),
-        nonce,
-        False,
-        False,
-        "",
-    ]
-    marks = ", ".join(["%s"] * len(params))
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {Passage._meta.db_table} ({_PASSAGE_COLUMNS}) VALUES ({marks}) "
-            f"RETURNING id",
-            params,
-        )
-        return int(cur.fetchone()[0])
-
-
 _lock_files: dict[str, int] = {}
 _write_lock = threading.Lock()
 
@@ -543,19 +500,42 @@ def _recorded(passage_id: int, w: _Write) -> PassageRecorded:
     )
 
 
+def _passage_values(w: _Write) -> list[Any]:
+    """Return the passage's values in the order of ``_PASSAGE_COLUMNS``."""
+    out, holder = w.out, w.out.holder
+    return [
+        out.cid,
+        holder.accreditation_id if holder else None,
+        w.ctx.checkpoint_id,
+        w.ctx.lane_id,
+        w.device_id,
+        w.operator_id,
+        w.manual,
+        w.direction,
+        out.status,
+        out.reason,
+        out.rule[:100],
+        out.detail,
+        _dt(w.device_time),
+        _dt(w.now),
+        w.nonce,
+        False,
+        False,
+        "",
+    ]
+
+
 def _write_in_steps(w: _Write) -> int | None:
     """Store passage, presence and receipt in the caller's transaction; None on a replay."""
-    passage_id = _insert_passage(
-        w.out,
-        w.ctx,
-        direction=w.direction,
-        device_id=w.device_id,
-        operator_id=w.operator_id,
-        manual=w.manual,
-        device_time=w.device_time,
-        now=w.now,
-        nonce=w.nonce,
-    )
+    values = _passage_values(w)
+    marks = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {Passage._meta.db_table} ({_PASSAGE_COLUMNS}) VALUES ({marks}) "
+            f"RETURNING id",
+            values,
+        )
+        passage_id = int(cur.fetchone()[0])
     acc = w.accreditation_id()
     if w.move is not None and acc is not None:
         _move(acc, passage_id, w.now, w.move[0], w.move[1])
@@ -574,27 +554,7 @@ def _write_in_one_statement(w: _Write) -> int | None:
     first, with the passage id drawn from the sequence; the passage and the presence move
     happen only if the receipt did (a replayed nonce conflicts and nothing is written).
     """
-    out, ctx, holder = w.out, w.ctx, w.out.holder
-    passage_values = [
-        out.cid,
-        holder.accreditation_id if holder else None,
-        ctx.checkpoint_id,
-        ctx.lane_id,
-        w.device_id,
-        w.operator_id,
-        w.manual,
-        w.direction,
-        out.status,
-        out.reason,
-        out.rule[:100],
-        out.detail,
-        w.device_time,
-        w.now,
-        w.nonce,
-        False,
-        False,
-        "",
-    ]
+    passage_values = _passage_values(w)
     passages, receipts = Passage._meta.db_table, ProcessedMessage._meta.db_table
     presence = _presence_table()
     marks = ", ".join(["%s"] * len(passage_values))
