@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -13,6 +15,22 @@ from anbao.accounts.models import User
 from anbao.accounts.roles import Role
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@dataclass
+class MovingClock:
+    """A clock that stands still until moved."""
+
+    current: datetime
+
+    def now(self) -> datetime:
+        """Return the current moment."""
+        return self.current
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock on by ``seconds``."""
+        self.current += timedelta(seconds=seconds)
+        return self.current
 
 
 def require_service(available: bool, reason: str) -> None:

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from anbao.alarms import services
 from anbao.core import clock
 from anbao.sites.models import Event
+from tests.conftest import MovingClock
 
 NIGHT = datetime(2026, 11, 8, 15, 30, tzinfo=UTC)  # 23:30 in Wuzhen, the first event night
-
-
-@dataclass
-class MovingClock:
-    """A clock that stands still until moved."""
-
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> datetime:
-        self.current += timedelta(seconds=seconds)
-        return self.current
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,20 +13,11 @@ from anbao.alarms import services as alarm_services
 from anbao.core import clock
 from anbao.screening.models import Passage, ScreeningRecord, Seizure
 from anbao.sites.models import Checkpoint, Event, Lane
+from tests.conftest import MovingClock
 
 # 23:30 on 8 November in Wuzhen: the perimeter is armed and the day has had its traffic.
 NIGHT = datetime(2026, 11, 8, 15, 30, tzinfo=UTC)
 REASONS = ["zone_denied", "revoked", "unknown_credential"]
-
-
-@dataclass
-class MovingClock:
-    """A clock that stands still until moved."""
-
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,23 +15,10 @@ from anbao.core import clock
 from anbao.incidents.sop import ensure_types
 from anbao.sites.models import Event
 from anbao.workforce.models import ReserveUnit
+from tests.conftest import MovingClock
 
 EVENT_TIME = datetime(2026, 11, 9, 2, 0, tzinfo=UTC)  # 10:00 in Wuzhen, on an event day
 HERE = (120.4870, 30.7440)  # near the convention centre
-
-
-@dataclass
-class MovingClock:
-    """A clock that stands still until moved."""
-
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> datetime:
-        self.current += timedelta(seconds=seconds)
-        return self.current
 
 
 @pytest.fixture
