@@ -91,8 +91,8 @@ class _HandOver(Exception):
     """The request is not the fast path's to answer: Django answers it."""
 
 
-def _decide(token: str, body: bytes, ip: str | None) -> tuple[int, dict[str, Any]]:
-    """Authenticate, validate and decide one scan; runs on the fast path's own thread."""
+def _request(token: str, body: bytes) -> tuple[_Device, Any, Any]:
+    """Authenticate and validate one scan request: the device, the payload, the lane."""
     from anbao.screening import decisions
     from anbao.screening.scan_api import ScanIn
 
@@ -115,25 +115,66 @@ def _decide(token: str, body: bytes, ip: str | None) -> tuple[int, dict[str, Any
         event_id=device.event_id, checkpoint_code=payload.checkpoint, lane_code=payload.lane
     )
     decisions.check_device_lane(device, ctx)  # type: ignore[arg-type]
+    return device, payload, ctx
+
+
+@contextmanager
+def _as_device(device: _Device, ip: str | None) -> Iterator[None]:
     token_ctx = audit.set_context(
         audit.AuditContext(
             actor_label=f"device:{device.external_id}", source=AuditSource.DEVICE, ip=ip
         )
     )
     try:
-        result = decisions.scan(
-            lane=ctx,
-            direction=payload.direction,
-            nonce=payload.nonce,
-            source=f"device:{device.external_id}",
-            qr_text=payload.qr_text,
-            accreditation_id=payload.accreditation_id,
-            device=device,  # type: ignore[arg-type]
-            device_time=payload.device_time,
-        )
+        yield
     finally:
         audit.reset_context(token_ctx)
+
+
+def _scan_args(device: _Device, payload: Any, ctx: Any) -> dict[str, Any]:
+    return {
+        "lane": ctx,
+        "direction": payload.direction,
+        "nonce": payload.nonce,
+        "source": f"device:{device.external_id}",
+        "qr_text": payload.qr_text,
+        "accreditation_id": payload.accreditation_id,
+        "device": device,
+        "device_time": payload.device_time,
+    }
+
+
+def _decide(token: str, body: bytes, ip: str | None) -> tuple[int, dict[str, Any]]:
+    """Authenticate, validate, decide and store one scan."""
+    from anbao.screening import decisions
+
+    device, payload, ctx = _request(token, body)
+    with _as_device(device, ip):
+        result = decisions.scan(**_scan_args(device, payload, ctx))
     return 200, result.as_json()
+
+
+def _prepare(token: str, body: bytes, ip: str | None) -> tuple[Any, Any]:
+    """Authenticate, validate and decide one scan without storing it (group commit)."""
+    from anbao.screening import decisions
+
+    device, payload, ctx = _request(token, body)
+    with _as_device(device, ip):
+        return decisions.prepare_scan(**_scan_args(device, payload, ctx))
+
+
+async def _decide_in_group(
+    group: Any, token: str, body: bytes, ip: str | None
+) -> tuple[int, dict[str, Any]]:
+    """Decide on the loop, store with the other scans waiting, then answer."""
+    from anbao.screening import decisions
+
+    with _loop_set_aside():
+        result, write = _prepare(token, body, ip)
+    passage_id = await group.store(write)
+    with _loop_set_aside():
+        final = decisions.complete_scan(result, write, passage_id)
+    return 200, final.as_json()
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -149,13 +190,18 @@ def _bearer(scope: Scope) -> str | None:
 class ScanFastPath:
     """ASGI wrapper that answers lane scanners' scans and passes everything else on."""
 
-    def __init__(self, app: ASGIApp, *, threads: int = 2) -> None:
+    def __init__(self, app: ASGIApp, *, threads: int = 2, group: bool = False) -> None:
         self.app = app
         # threads=0: decide on the event loop's own thread (see _loop_set_aside). Otherwise
         # own threads, each keeping one database connection for the life of the process.
         self.pool = (
             ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scan") if threads else None
         )
+        self.group: Any = None
+        if group:
+            from anbao.screening.scan_writer import GroupWriter
+
+            self.group = GroupWriter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -173,7 +219,9 @@ class ScanFastPath:
         client = scope.get("client")
         ip = client[0] if client else None
         try:
-            if self.pool is None:
+            if self.group is not None:
+                status, data = await _decide_in_group(self.group, token, body, ip)
+            elif self.pool is None:
                 with _loop_set_aside():
                     status, data = _decide(token, body, ip)
             else:
@@ -265,8 +313,11 @@ async def _respond(send: Send, status: int, data: dict[str, Any]) -> None:
 def wrap(app: ASGIApp) -> ASGIApp:
     """Return ``app`` behind the scan fast path."""
     # On SQLite a scan is CPU work under one write lock: decide it on the loop's thread (0).
-    # On PostgreSQL the commit waits for the WAL flush: one scan thread lets the loop read the
-    # next requests meanwhile. Never more than one: a second thread only competes for the GIL
-    # while the first holds the write lock. Scale with worker processes instead.
-    default = "0" if connection.vendor == "sqlite" else "1"
-    return ScanFastPath(app, threads=int(os.environ.get("ANBAO_SCAN_THREADS", default)))
+    # On PostgreSQL decide on the loop too, and store the scans in groups on a writer thread
+    # (scan_writer): each commit waits for the WAL flush, and scans arriving together then
+    # share one. ANBAO_SCAN_GROUP=0 stores each scan on its own, on ANBAO_SCAN_THREADS threads.
+    postgres = connection.vendor == "postgresql"
+    group = postgres and os.environ.get("ANBAO_SCAN_GROUP", "1") != "0"
+    default = "1" if postgres and not group else "0"
+    threads = int(os.environ.get("ANBAO_SCAN_THREADS", default))
+    return ScanFastPath(app, threads=threads, group=group)

@@ -1,0 +1,73 @@
+"""Group commit of scans on PostgreSQL: one transaction per group; one bad write fails alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from django.db import DatabaseError, connection
+
+from anbao.screening import decisions, scan_writer
+from anbao.screening.models import Passage, Presence
+from anbao.sites.models import Device
+from tests.screening.test_scan import issued
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("at_event"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_site() -> None:
+    from anbao.sites import services as sites
+    from anbao.sites.demo import DEMO_SITE_PATH
+    from anbao.sites.models import Event
+
+    if connection.vendor != "postgresql":
+        pytest.skip("group commit is PostgreSQL's write path (its statement is PostgreSQL SQL)")
+    if not Event.objects.exists():  # committed data is flushed after each test here
+        sites.load_site(DEMO_SITE_PATH)
+
+
+def prepared(qr: str, nonce: str, direction: str = "entry") -> decisions.ScanWrite:
+    """Decide a scan at the north gate's lane 1 and return what it must store."""
+    device = Device.objects.get(external_id="GS-wicc-n-l1")
+    ctx = decisions.lane_context(event_id=device.event_id, checkpoint_code="wicc-n", lane_code="l1")
+    _, write = decisions.prepare_scan(
+        lane=ctx,
+        direction=direction,
+        nonce=nonce,
+        source="device:GS-wicc-n-l1",
+        qr_text=qr,
+        device=device,
+    )
+    return write
+
+
+def test_a_group_is_stored_in_one_go_and_a_replayed_nonce_in_it_is_not_stored_twice() -> None:
+    a, b = issued("VIP"), issued("VIP")
+    writes = [prepared(a.qr_text, "g1"), prepared(b.qr_text, "g2"), prepared(a.qr_text, "g1")]
+    results = scan_writer.write_group(writes)
+    assert isinstance(results[0], int)
+    assert isinstance(results[1], int)
+    assert results[2] is None  # the same nonce again: a replay, nothing written
+    assert sorted(Passage.objects.values_list("nonce", flat=True)) == ["g1", "g2"]
+    inside = set(Presence.objects.values_list("accreditation_id", flat=True))
+    assert inside == {a.accreditation_id, b.accreditation_id}
+
+
+def test_a_write_that_fails_at_the_commit_leaves_the_rest_of_its_group_stored() -> None:
+    good, other = issued("VIP"), issued("VIP")
+    bad = prepared(issued("VIP").qr_text, "bad")
+    # A lane that vanished between the decision and the write: its foreign key is only checked
+    # at the commit, so the whole group's transaction fails and each write is retried alone.
+    bad = replace(bad, ctx=replace(bad.ctx, lane_id=10**9))
+    results = scan_writer.write_group(
+        [prepared(good.qr_text, "ok1"), bad, prepared(other.qr_text, "ok2")]
+    )
+    assert isinstance(results[0], int)
+    assert isinstance(results[2], int)
+    assert isinstance(results[1], DatabaseError)
+    assert sorted(Passage.objects.values_list("nonce", flat=True)) == ["ok1", "ok2"]
+    assert not Presence.objects.filter(accreditation_id=bad.accreditation_id()).exists()
