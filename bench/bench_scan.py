@@ -299,6 +299,40 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
+def _named_cpu(name: str) -> float:
+    """CPU seconds used so far by the live processes called ``name`` (PostgreSQL's backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, rest = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1] == name:
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _idle_cpu() -> float:
+    """CPU seconds the whole machine has spent idle so far (all cores)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+def _commits(url: str) -> int:
+    """Transactions committed so far in the benchmark's PostgreSQL database."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _fresh_postgres(url: str) -> None:
     """Drop and create the benchmark database named in ``url``."""
     import psycopg
@@ -364,6 +398,8 @@ def main() -> int:
             run_load(port, cfg, 3, 4, 0, 2)  # warm up both workers
             use_wrk = opts.loadgen == "wrk" or (opts.loadgen == "auto" and Path(WRK).exists())
             cpu0 = _tree_cpu(server.pid)
+            pg0, idle0 = _named_cpu("postgres"), _idle_cpu()
+            commits0 = _commits(opts.database) if opts.database else 0
             if use_wrk:
                 n, p50, p99w, st, load_cpu = run_wrk(
                     port, cfg, opts.seconds, opts.clients, opts.procs, Path(tmp)
@@ -385,6 +421,17 @@ def main() -> int:
                 print(_report(f"closed loop, {opts.clients} clients", lat, err, st, opts.seconds))
                 scans = len(lat)
             per_scan = server_cpu / max(scans, 1) * 1000
+            idle = _idle_cpu() - idle0
+            if opts.database:
+                pg_cpu = _named_cpu("postgres") - pg0
+                commits = _commits(opts.database) - commits0
+                print(
+                    f"  PostgreSQL: {pg_cpu:.1f} s CPU ({pg_cpu / max(scans, 1) * 1000:.2f} ms "
+                    f"per scan), {commits:,} commits ({commits / max(scans, 1):.2f} per scan); "
+                    f"machine idle {idle:.1f} s"
+                )
+            else:
+                print(f"  machine idle {idle:.1f} s")
             print(
                 f"  CPU: server {server_cpu:.1f} s ({per_scan:.2f} ms per scan), load generator "
                 f"{load_cpu:.1f} s, of {opts.seconds * (os.cpu_count() or 1):.0f} s on "

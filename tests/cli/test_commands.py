@@ -104,3 +104,45 @@ def test_serve_refuses_an_unmigrated_instance(tmp_path: Path) -> None:
     result = _run(["serve", "--port", "8799"], tmp_path / "fresh", timeout=60)
     assert result.returncode != 0
     assert "unapplied migrations" in result.stderr
+
+
+def test_serve_with_workers_listens_in_each_worker_and_names_a_taken_port(tmp_path: Path) -> None:
+    import socket
+    import time
+    from http.client import HTTPConnection
+
+    home = tmp_path / "home"
+    assert _run(["migrate"], home).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        refused = _run(["serve", "--port", str(port), "--workers", "2"], home, timeout=60)
+    assert refused.returncode != 0
+    assert f"Cannot listen on 127.0.0.1:{port}" in refused.stderr
+    env = {**os.environ, "ANBAO_HOME": str(home)}
+    env.pop("ANBAO_DATABASE_URL", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    server = subprocess.Popen(
+        [*ANBAO, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        statuses: list[int] = []
+        deadline = time.monotonic() + 60
+        while len(statuses) < 8 and time.monotonic() < deadline:
+            try:
+                conn = HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/accounts/login/")
+                statuses.append(conn.getresponse().status)
+                conn.close()
+            except OSError:
+                time.sleep(0.2)
+        assert statuses == [200] * 8
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert err.count("Started server process") == 2, err[-2000:]

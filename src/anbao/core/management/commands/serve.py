@@ -17,8 +17,6 @@ from anbao.core import clock
 
 def run_server(*, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
     """Serve the ASGI application until interrupted."""
-    import socket
-
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -35,13 +33,51 @@ def run_server(*, host: str, port: int, workers: int = 1, access_log: bool = Fal
     if workers <= 1:
         server.run()
         return
-    sock = config.bind_socket()
-    # uvicorn's shared socket reports protocol 0, so asyncio skips TCP_NODELAY on the accepted
-    # connections and every small answer waits out the client's delayed ACK (40 ms). Linux
-    # passes the option on from the listening socket.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    _bind(host, port).close()  # a taken port fails here, once, not in every worker
     with contextlib.suppress(KeyboardInterrupt):
-        Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=[_WorkerSocket(host, port, config.backlog)]).run()  # type: ignore[list-item]
+
+
+class _WorkerSocket:
+    """Stands in for the listening socket; each worker that receives it opens its own.
+
+    With one shared socket, the first worker to wake accepts every connection waiting, so a
+    burst of lane scanners connecting at once (a shift change, a network coming back) lands on
+    one worker and leaves the others idle. Each worker instead listens on its own socket with
+    SO_REUSEPORT, and the kernel spreads new connections across them.
+    """
+
+    def __init__(self, host: str, port: int, backlog: int) -> None:
+        self.address = (host, port, backlog)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int, int]]:
+        return _listen, self.address
+
+
+def _listen(host: str, port: int, backlog: int) -> Any:
+    """Open a listening socket on ``host:port`` that other workers may share (SO_REUSEPORT)."""
+    sock = _bind(host, port)
+    sock.listen(backlog)
+    return sock
+
+
+def _bind(host: str, port: int) -> Any:
+    """Bind a socket to ``host:port`` with SO_REUSEPORT, or fail naming the address."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    # Linux passes TCP_NODELAY on from the listening socket to the accepted ones: without it
+    # every small answer waits out the client's delayed ACK (40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
+    return sock
 
 
 class Command(BaseCommand):
