@@ -106,11 +106,14 @@ def test_serve_refuses_an_unmigrated_instance(tmp_path: Path) -> None:
     assert "unapplied migrations" in result.stderr
 
 
-def test_serve_with_workers_listens_in_each_worker_and_names_a_taken_port(tmp_path: Path) -> None:
+def test_serve_with_workers_listens_in_each_worker_and_names_a_taken_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import socket
     import time
     from http.client import HTTPConnection
 
+    monkeypatch.setenv("ANBAO_SOCKET_PER_WORKER", "1")  # PostgreSQL's default; SQLite shares one
     home = tmp_path / "home"
     assert _run(["migrate"], home).returncode == 0
     with socket.socket() as taken:

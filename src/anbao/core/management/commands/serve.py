@@ -17,6 +17,8 @@ from anbao.core import clock
 
 def run_server(*, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
     """Serve the ASGI application until interrupted."""
+    import socket
+
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -33,9 +35,27 @@ def run_server(*, host: str, port: int, workers: int = 1, access_log: bool = Fal
     if workers <= 1:
         server.run()
         return
-    _bind(host, port).close()  # a taken port fails here, once, not in every worker
+    if _socket_per_worker():
+        _bind(host, port).close()  # a taken port fails here, once, not in every worker
+        shared: Any = _WorkerSocket(host, port, config.backlog)
+    else:
+        shared = config.bind_socket()
+        shared.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with contextlib.suppress(KeyboardInterrupt):
-        Multiprocess(config, sockets=[_WorkerSocket(host, port, config.backlog)]).run()  # type: ignore[list-item]
+        Multiprocess(config, sockets=[shared]).run()
+
+
+def _socket_per_worker() -> bool:
+    """Whether each worker gets its own listening socket (ANBAO_SOCKET_PER_WORKER=1/0).
+
+    On by default on PostgreSQL, where the workers run side by side. On SQLite one scan at a
+    time holds the write lock whichever worker runs it, and spreading the connections evenly
+    only adds lock hand-overs between processes (measured: more idle CPU, fewer scans).
+    """
+    from django.db import connection as db
+
+    default = "1" if db.vendor == "postgresql" else "0"
+    return os.environ.get("ANBAO_SOCKET_PER_WORKER", default) == "1"
 
 
 class _WorkerSocket:
@@ -70,7 +90,8 @@ def _bind(host: str, port: int) -> Any:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     # Linux passes TCP_NODELAY on from the listening socket to the accepted ones: without it
-    # every small answer waits out the client's delayed ACK (40 ms).
+    # every small answer waits out the client's delayed ACK (40 ms). uvicorn's own socket
+    # reports protocol 0, so asyncio would not set it either.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
