@@ -376,13 +376,47 @@ def test_mix_is_a_fast_lazy_stream(site: SimSite) -> None:
     assert messages[-1].at - messages[0].at == timedelta(seconds=(count - 1) / 2000)
     decoded = decode_all(site, messages)
     kinds = Counter(d.kind for d in decoded)
-    assert 0.50 < kinds["heartbeat"] / count < 0.60
-    assert 0.30 < kinds["plots"] / count < 0.40
-    assert 0.05 < kinds["rid"] / count < 0.11
-    alarms = kinds["intrusion"] + kinds["analytics"] + kinds["weather"]
-    assert 0 < alarms / count < 0.04
+    seconds = count / 2000
+    # One radar message per scan at 4 Hz, carrying the plots of the 200 drones it sees.
+    assert kinds["plots"] == 4 * seconds
+    scans = [d.body for d in decoded if d.kind == "plots"]
+    assert all(180 <= len(s.plots) <= 215 for s in scans)  # type: ignore[union-attr]
+    # Remote ID at 1 Hz from each of the 120 broadcasting drones, RF for the 80 silent ones.
+    assert kinds["rid"] == 120 * seconds
+    assert kinds["bearing"] == 80 * seconds
+    perimeter = kinds["intrusion"] + kinds["analytics"] + kinds["weather"]
+    assert 5 * seconds < perimeter < 16 * seconds
+    assert 0.85 < kinds["heartbeat"] / count < 0.92
     # Generation alone must outpace any realistic broker load on one core.
     assert count / elapsed > 5_000
+
+
+def test_mix_sends_heartbeats_for_the_fleet_and_keeps_drones_to_half_a_slow_stream(
+    site: SimSite,
+) -> None:
+    fleet = devicesim.fleet(500)
+    assert {d.device_type for d in fleet} == set(devicesim.FLEET_TYPES)
+    messages = list(
+        devicesim.mix(site, start=NIGHT, seed=3, rate_per_s=100, count=2000, devices=fleet)
+    )
+    senders = {m.topic.split("/")[3] for m in messages if m.topic.endswith("/heartbeat")}
+    assert {d.device_id for d in fleet} <= senders
+    drones = Counter(m.topic.rsplit("/", 1)[1] for m in messages)
+    assert drones["rid"] + drones["bearing"] <= 0.5 * len(messages)
+
+
+def test_mix_parts_share_one_stream(site: SimSite) -> None:
+    whole = list(devicesim.mix(site, start=NIGHT, seed=4, rate_per_s=1000, count=3000))
+    parts = [
+        list(devicesim.mix(site, start=NIGHT, seed=4, rate_per_s=1000, count=3000, part=i, parts=2))
+        for i in range(2)
+    ]
+    assert [len(p) for p in parts] == [1500, 1500]
+    together = sorted((m for p in parts for m in p), key=lambda m: m.at)
+    # The same topics at the same moments; the ids differ by part, so none repeats.
+    assert [(m.at, m.topic) for m in together] == [(m.at, m.topic) for m in whole]
+    ids = [d.message_id for d in decode_all(site, together)]
+    assert len(set(ids)) == len(ids)
 
 
 def test_mix_count_and_determinism(site: SimSite) -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from paho.mqtt import _packet as paho_packet
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import MQTTException, Properties
 
@@ -246,7 +246,7 @@ def test_a_batch_the_database_refuses_is_tried_again_not_acknowledged(night, eve
 
     ingest = worker.IngestWorker(Pipeline(event), worker.WorkerConfig(publish_out=False))
     acked: list[list[int]] = []
-    ingest.client.ack_qos1 = acked.append  # type: ignore[method-assign]
+    ingest.client.ack_qos1 = acked.append  # type: ignore[method-assign,assignment]
     real, calls = ingest.pipeline.handle, []
 
     def flaky(batch):  # type: ignore[no-untyped-def]
@@ -256,13 +256,16 @@ def test_a_batch_the_database_refuses_is_tried_again_not_acknowledged(night, eve
         return real(batch)
 
     ingest.pipeline.handle = flaky  # type: ignore[method-assign]
-    message = mqtt.MQTTMessage(
-        11, payloads.topic_for(EVENT, "radar", "RADAR-01", "heartbeat").encode()
+    message = worker.Received(
+        payloads.topic_for(EVENT, "radar", "RADAR-01", "heartbeat"),
+        json.dumps({"id": "hb-retry", "ts": night.now().isoformat()}).encode(),
+        11,
+        1,
+        night.now(),
+        1,
     )
-    message.payload = json.dumps({"id": "hb-retry", "ts": night.now().isoformat()}).encode()
-    message.qos = 1
     ingest._connection = 1
-    ingest._process_until_stored([(message, night.now(), 1)])
+    ingest._process_until_stored([message])
     assert calls == [1, 1]
     assert ingest.stats.db_retries == 1
     assert acked == [[11]]  # acknowledged once, after the batch was stored
@@ -272,14 +275,21 @@ def test_a_batch_the_database_refuses_is_tried_again_not_acknowledged(night, eve
 def test_messages_of_an_earlier_connection_are_stored_but_not_acknowledged(night, event) -> None:  # type: ignore[no-untyped-def]
     ingest = worker.IngestWorker(Pipeline(event), worker.WorkerConfig(publish_out=False))
     acked: list[list[int]] = []
-    ingest.client.ack_qos1 = acked.append  # type: ignore[method-assign]
-    topic = payloads.topic_for(EVENT, "radar", "RADAR-01", "heartbeat").encode()
-    old, new = mqtt.MQTTMessage(5, topic), mqtt.MQTTMessage(6, topic)
-    for m, mid in ((old, "hb-old"), (new, "hb-new")):
-        m.payload = json.dumps({"id": mid, "ts": night.now().isoformat()}).encode()
-        m.qos = 1
+    ingest.client.ack_qos1 = acked.append  # type: ignore[method-assign,assignment]
+    topic = payloads.topic_for(EVENT, "radar", "RADAR-01", "heartbeat")
+    old, new = (
+        worker.Received(
+            topic,
+            json.dumps({"id": mid, "ts": night.now().isoformat()}).encode(),
+            pid,
+            1,
+            night.now(),
+            conn,
+        )
+        for pid, mid, conn in ((5, "hb-old", 1), (6, "hb-new", 3))
+    )
     ingest._connection = 3  # the broker came back twice since the first message arrived
-    ingest._process([(old, night.now(), 1), (new, night.now(), 3)])
+    ingest._process([old, new])
     assert acked == [[6]]
     assert ingest.stats.not_acked == 1
     assert ingest.pipeline.totals.accepted == 2
@@ -304,3 +314,61 @@ def test_ingest_refuses_an_unknown_device_type(night, event) -> None:  # type: i
 
     with pytest.raises(CommandError, match="unknown device types toaster"):
         call_command("ingest", "run", "--device-types", "radar,toaster")
+
+
+def _publish(topic: str, payload: bytes, mid: int, qos: int, props: bytes = b"") -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic.encode()
+    if qos:
+        body += mid.to_bytes(2, "big")
+    body += bytes([len(props)]) + props + payload
+    length, size = b"", len(body)
+    while True:
+        size, byte = divmod(size, 128)
+        length += bytes([byte | (0x80 if size else 0)])
+        if not size:
+            break
+    return bytes([0x30 | qos << 1]) + length + body
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    piece=st.integers(min_value=1, max_value=4000),
+    sizes=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=40),
+)
+def test_publications_cut_from_the_buffer_equal_what_paho_reads(
+    piece: int, sizes: list[int]
+) -> None:
+    expected, stream = [], b""
+    for n, size in enumerate(sizes):
+        topic = f"anbao/wic2026/radar/R-{n}/plots"
+        payload = bytes([n % 256]) * size
+        qos = n % 2
+        if n % 5 == 3:  # a content-type property: paho's own path
+            stream += _publish(topic, payload, n + 1, qos, props=b"\x03\x00\x04json")
+        else:
+            stream += _publish(topic, payload, n + 1, qos)
+        if n % 7 == 6:
+            stream += b"\xd0\x00"  # a PINGRESP between publications
+        expected.append((topic, payload, n + 1 if qos else 0, qos))
+    client = worker.BufferedClient(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id="t",
+        protocol=mqtt.MQTTv5,
+        manual_ack=True,
+    )
+    got: list[tuple[str, bytes, int, int]] = []
+    client.on_message = lambda _c, _u, m: got.append((m.topic, bytes(m.payload), m.mid, m.qos))
+    fast: list[int] = []
+
+    def take(publications: list[tuple[str, bytes, int, int]]) -> None:
+        fast.append(len(publications))
+        got.extend(publications)
+
+    client.on_publications = take
+    client._sock = FakeSocket(stream, piece)  # type: ignore[assignment]
+    for _ in range(10 * len(stream) + 10):
+        if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            break
+    assert got == expected
+    if piece >= len(stream) and len(sizes) > 3:
+        assert sum(fast) > 0  # one chunk: all but the first simple ones skip paho

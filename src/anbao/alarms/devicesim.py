@@ -642,6 +642,64 @@ def heartbeats(
 
 # --- the benchmark mix -------------------------------------------------------------------
 
+# Device types of the status fleet: they send nothing but heartbeats.
+FLEET_TYPES = ("gate_scanner", "queue_sensor", "other")
+_EARTH_M_PER_DEG = 111_320.0
+
+
+def fleet(count: int, *, prefix: str = "FLEET") -> tuple[Device, ...]:
+    """Return ``count`` heartbeat-only devices (gate scanners, queue sensors, others)."""
+    return tuple(
+        Device(FLEET_TYPES[i % len(FLEET_TYPES)], f"{prefix}-{i:06d}") for i in range(count)
+    )
+
+
+@dataclass(frozen=True)
+class MixPlan:
+    """What the benchmark mix holds each second besides heartbeats, which fill the rest.
+
+    The defaults follow the counter-drone design figure (200 targets in the air, radar at
+    4 Hz, Remote ID at 1 Hz): one radar message per antenna scan carrying all its plots,
+    one Remote ID frame per broadcasting drone per receiver per second, one RF bearing per
+    silent drone per second, and a site's worth of perimeter reports and alarms.
+    """
+
+    drones: int = 200
+    remote_id_share: float = 0.6  # the rest are seen by radar and RF only
+    radar_hz: float = 4.0
+    detection_probability: float = 0.95
+    clutter_per_scan: float = 2.0
+    perimeter_per_s: float = 8.0  # leaky-cable reports under the alarm threshold
+    alarms_per_s: float = 2.0  # intrusions over threshold, camera analytics, weather
+    weather_every_s: float = 10.0
+
+    def drones_at(self, rate_per_s: float) -> int:
+        """Return how many drones fit: the drone sensors take at most half the stream."""
+        fixed = self.radar_hz + self.perimeter_per_s + self.alarms_per_s + 1 / self.weather_every_s
+        room = max(0.0, 0.5 * rate_per_s - fixed)
+        return max(0, min(self.drones, int(room)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Drone:
+    """A drone circling the venue: closed form, so every publisher sees the same sky."""
+
+    index: int
+    radius_m: float
+    phase: float
+    rate: float  # radians a second, signed
+    alt_m: float  # above the ellipsoid
+    serial: str | None  # Remote ID serial, None for a silent drone
+
+    def state(self, t: float, centre: tuple[float, float]) -> tuple[float, float, float, float]:
+        """Return east, north (metres from the radar) and the velocity east, north."""
+        angle = self.phase + self.rate * t
+        cos, sin = math.cos(angle), math.sin(angle)
+        east = centre[0] + self.radius_m * cos
+        north = centre[1] + self.radius_m * sin
+        speed = self.radius_m * self.rate
+        return east, north, -speed * sin, speed * cos
+
 
 @dataclass
 class _MixState:
@@ -658,6 +716,50 @@ class _MixState:
         return found
 
 
+class _Sky:
+    """The mix's drones and the local flat frame around the radar they are measured in."""
+
+    def __init__(self, site: SimSite, plan: MixPlan, count: int, seed: int) -> None:
+        world = _rng(seed * 7919 + 17)  # the sky is shared by every part of the stream
+        self.radar = site.radar
+        self._cos_lat = math.cos(math.radians(site.radar.lat))
+        self.centre = self.local(site.target)
+        rid = round(count * plan.remote_id_share)
+        self.drones = []
+        for i in range(count):
+            radius = world.uniform(600.0, 3000.0)
+            speed = world.uniform(4.0, 16.0)
+            self.drones.append(
+                _Drone(
+                    index=i,
+                    radius_m=radius,
+                    phase=world.uniform(0.0, 2 * math.pi),
+                    rate=world.choice((-1.0, 1.0)) * speed / radius,
+                    alt_m=site.ground_alt_m + world.uniform(40.0, 120.0),
+                    serial=f"MIX{i:05d}SKY{seed % 1000:03d}" if i < rid else None,
+                )
+            )
+        self.basic = {
+            d.index: ridencode.basic_id(d.serial, id_type=1, ua_type=2)
+            for d in self.drones
+            if d.serial
+        }
+
+    def local(self, point: LonLat) -> tuple[float, float]:
+        """Return a point's east, north metres from the radar."""
+        return (
+            (point[0] - self.radar.lon) * _EARTH_M_PER_DEG * self._cos_lat,
+            (point[1] - self.radar.lat) * _EARTH_M_PER_DEG,
+        )
+
+    def lonlat(self, east: float, north: float) -> LonLat:
+        """Return the (lon, lat) of a local point."""
+        return (
+            self.radar.lon + east / (_EARTH_M_PER_DEG * self._cos_lat),
+            self.radar.lat + north / _EARTH_M_PER_DEG,
+        )
+
+
 def mix(
     site: SimSite,
     *,
@@ -665,59 +767,235 @@ def mix(
     seed: int,
     rate_per_s: float = 1000.0,
     count: int | None = None,
+    devices: Sequence[Device] = (),
+    plan: MixPlan | None = None,
+    part: int = 0,
+    parts: int = 1,
 ) -> Iterator[SimMessage]:
-    """Yield a realistic mixed stream at a fixed rate: mostly heartbeats and radar plots.
+    """Yield a realistic mixed stream at ``rate_per_s``: heartbeats fill what the sensors leave.
 
-    About 55 % heartbeats, 35 % radar plots, 8 % Remote ID frames and 2 % alarms or weather.
-    A generator: ``count`` messages (None: endless), nothing kept in memory.
+    Each radar scan (``plan.radar_hz``) is one message with the plots of every drone it
+    detects plus clutter; each Remote ID drone sends one frame a second, each silent drone
+    gives one RF bearing a second; leaky cables report under-threshold disturbances; a few
+    alarms and weather reports; heartbeats go round-robin over the site's devices and
+    ``devices`` (a status fleet, see ``fleet``). ``part`` of ``parts`` yields every
+    ``parts``-th message of the one stream, so several publishers share it; the sky is the
+    same for every part. A generator: ``count`` messages in all parts together (None:
+    endless), nothing kept in memory.
     """
     start = _check_start(start)
     if rate_per_s <= 0:
         raise ValueError("rate_per_s must be positive")
-    state = _MixState(_rng(seed), _Ids("mix", seed), site)
-    rng = state.rng
-    devices = list(site.devices) or [Device("radar", site.radar.device_id)]
-    radar = site.radar
+    if not 0 <= part < parts:
+        raise ValueError("need 0 <= part < parts")
+    plan = plan or MixPlan()
+    rng = _rng(seed * 31 + part)  # measurement noise and payload details: this part's own
+    schedule = _rng(seed)  # what is sent when, and by which device: the same in every part
+    state = _MixState(rng, _Ids(f"mix{part}", seed), site)
+    sky = _Sky(site, plan, plan.drones_at(rate_per_s), seed)
+    heartbeat_devices = [*site.devices, *devices] or [Device("radar", site.radar.device_id)]
+    hb_topics = [state.topic(d.device_type, d.device_id, "heartbeat") for d in heartbeat_devices]
+    radar, rf, receiver = site.radar, site.rf, site.rid_receiver
     origin = {"lon": radar.lon, "lat": radar.lat, "alt_m": radar.alt_m}
-    basic = ridencode.basic_id("MIX0000000000001")
-    index = 0
+    rf_origin = {"lon": rf.lon, "lat": rf.lat, "alt_m": rf.alt_m}
+    rf_at = sky.local((rf.lon, rf.lat))
+    plots_topic = state.topic("radar", radar.device_id, "plots")
+    rid_topic = state.topic("remote_id_receiver", receiver.device_id, "rid")
+    rf_topic = state.topic("rf_receiver", rf.device_id, "bearing")
+    cables = site.segments_of("leaky_cable_processor")
+    slot_s = 1.0 / plan.radar_hz
+    per_second = max(1, round(plan.radar_hz))
+    index = 0  # of the whole stream, every part
+    slot = 0
+    hb_next = 0
+    ts_cache: tuple[int, str] = (-1, "")
     while count is None or index < count:
-        at = start + timedelta(seconds=index / rate_per_s)
-        ts = _iso(at)
-        draw = rng.random()
-        if draw < 0.55:
-            device = devices[index % len(devices)]
-            body: dict[str, Any] = {"id": state.ids.text(), "ts": ts, "uptime_s": 3600 + index}
-            topic = state.topic(device.device_type, device.device_id, "heartbeat")
-            yield SimMessage(at, topic, _json(body))
-        elif draw < 0.90:
-            plots = [_clutter_plot(rng) for _ in range(rng.randint(0, 3))]
-            body = {"id": state.ids.text(), "ts": ts, "origin": origin, "plots": plots}
-            yield SimMessage(at, state.topic("radar", radar.device_id, "plots"), _json(body))
-        elif draw < 0.98:
-            lon, lat = destination(site.target, rng.uniform(0, 360), rng.uniform(100, 3000))
-            location = ridencode.location(
-                latitude=lat,
-                longitude=lon,
-                direction_deg=rng.uniform(0, 360),
-                speed_horizontal_mps=rng.uniform(0, 20),
-                altitude_geo_m=site.ground_alt_m + rng.uniform(20, 120),
-                timestamp_s=ridencode.seconds_after_hour(at),
-            )
-            frame = rid_frame(state.ids.uuid_bytes(), at, ridencode.message_pack([basic, location]))
-            topic = state.topic("remote_id_receiver", site.rid_receiver.device_id, "rid")
-            yield SimMessage(at, topic, frame)
-        else:
-            yield _mix_alarm(state, at, ts)
-        index += 1
+        end = round((slot + 1) * slot_s * rate_per_s)
+        # What the sensors say in this slot, heartbeats excepted: (kind, drone or None).
+        specials: list[tuple[str, Any]] = []
+        if sky.drones:
+            specials.append(("plots", None))
+            specials += [
+                ("rid" if d.serial else "bearing", d)
+                for d in sky.drones
+                if d.index % per_second == slot % per_second
+            ]
+        lines = max(1, len(cables))
+        reports = _poisson(schedule, plan.perimeter_per_s * slot_s) if cables else 0
+        specials += [("perimeter", schedule.randrange(lines)) for _ in range(reports)]
+        specials += [
+            ("alarm", (schedule.random(), schedule.randrange(lines)))
+            for _ in range(_poisson(schedule, plan.alarms_per_s * slot_s))
+        ]
+        weather_slots = max(1, round(plan.weather_every_s / slot_s))
+        if slot % weather_slots == 0:
+            specials.append(("weather", None))
+        room = max(1, end - index)
+        step = room / max(1, len(specials))
+        positions = {index + int(k * step): item for k, item in enumerate(specials)}
+        while index < end and (count is None or index < count):
+            mine = index % parts == part
+            special = positions.pop(index, None)
+            if not mine:
+                if special is None:
+                    hb_next += 1
+                index += 1
+                continue
+            t = index / rate_per_s
+            at = start + timedelta(seconds=t)
+            millis = int(t * 1000)
+            if ts_cache[0] != millis:
+                ts_cache = (millis, _iso(at))
+            ts = ts_cache[1]
+            if special is None:
+                k = hb_next % len(heartbeat_devices)
+                hb_next += 1
+                payload = (
+                    f'{{"id":"{state.ids.text()}","ts":"{ts}","uptime_s":{3600 + index},'
+                    f'"firmware":"2.4.1","temperature_c":{20 + k % 20}.5}}'
+                ).encode()
+                yield SimMessage(at, hb_topics[k], payload)
+            else:
+                kind, detail = special
+                if kind == "plots":
+                    yield SimMessage(
+                        at, plots_topic, _scan(sky, plan, rng, state.ids.text(), ts, t, origin)
+                    )
+                elif kind == "rid":
+                    yield SimMessage(at, rid_topic, _rid(sky, detail, state, at, t))
+                elif kind == "bearing":
+                    body = _bearing(sky, detail, rng, state.ids.text(), ts, t, rf_at, rf_origin)
+                    yield SimMessage(at, rf_topic, body)
+                elif kind == "perimeter":
+                    yield _under_threshold(state, cables[detail], ts, at)
+                elif kind == "weather":
+                    yield _weather(state, at, ts)
+                else:
+                    yield _mix_alarm(state, at, ts, *detail)
+            index += 1
+        slot += 1
 
 
-def _mix_alarm(state: _MixState, at: datetime, ts: str) -> SimMessage:
+def _poisson(rng: random.Random, mean: float) -> int:
+    count, total = 0, rng.expovariate(1.0) if mean > 0 else math.inf
+    while total < mean:
+        count += 1
+        total += rng.expovariate(1.0)
+    return count
+
+
+def _scan(
+    sky: _Sky,
+    plan: MixPlan,
+    rng: random.Random,
+    message_id: str,
+    ts: str,
+    t: float,
+    origin: dict[str, float],
+) -> bytes:
+    plots: list[dict[str, float]] = []
+    radar_alt = sky.radar.alt_m
+    for d in sky.drones:
+        if rng.random() > plan.detection_probability:
+            continue
+        east, north, ve, vn = d.state(t, sky.centre)
+        ground = math.hypot(east, north)
+        up = d.alt_m - radar_alt
+        slant = math.hypot(ground, up)
+        plots.append(
+            {
+                "range_m": round(abs(slant + rng.gauss(0, 3.0)), 1),
+                "azimuth_deg": round(
+                    (math.degrees(math.atan2(east, north)) + rng.gauss(0, 0.3)) % 360, 2
+                ),
+                "elevation_deg": round(math.degrees(math.atan2(up, ground)) + rng.gauss(0, 0.4), 2),
+                "radial_speed_mps": round(
+                    (east * ve + north * vn) / max(slant, 1.0) + rng.gauss(0, 0.3), 2
+                ),
+                "rcs_dbsm": round(-18 + rng.gauss(0, 2), 1),
+            }
+        )
+    plots += [_clutter_plot(rng) for _ in range(_poisson(rng, plan.clutter_per_scan))]
+    rng.shuffle(plots)  # a scan lists plots by azimuth, not by drone
+    return _json({"id": message_id, "ts": ts, "origin": origin, "plots": plots})
+
+
+def _rid(sky: _Sky, drone: _Drone, state: _MixState, at: datetime, t: float) -> bytes:
+    east, north, ve, vn = drone.state(t, sky.centre)
+    lon, lat = sky.lonlat(east, north)
+    location = ridencode.location(
+        latitude=lat + state.rng.gauss(0, 2e-6),
+        longitude=lon + state.rng.gauss(0, 2e-6),
+        direction_deg=math.degrees(math.atan2(ve, vn)) % 360,
+        speed_horizontal_mps=math.hypot(ve, vn),
+        speed_vertical_mps=0.0,
+        altitude_geo_m=drone.alt_m,
+        horizontal_accuracy_m=3.0,
+        timestamp_s=ridencode.seconds_after_hour(at),
+    )
+    pack = ridencode.message_pack([sky.basic[drone.index], location])
+    return rid_frame(state.ids.uuid_bytes(), at, pack)
+
+
+def _bearing(
+    sky: _Sky,
+    drone: _Drone,
+    rng: random.Random,
+    message_id: str,
+    ts: str,
+    t: float,
+    rf_at: tuple[float, float],
+    rf_origin: dict[str, float],
+) -> bytes:
+    east, north, _ve, _vn = drone.state(t, sky.centre)
+    de, dn = east - rf_at[0], north - rf_at[1]
+    distance = max(math.hypot(de, dn), 1.0)
+    body = {
+        "id": message_id,
+        "ts": ts,
+        "origin": rf_origin,
+        "bearing_deg": round((math.degrees(math.atan2(de, dn)) + rng.gauss(0, 2.0)) % 360, 1),
+        "bearing_sd_deg": 3.0,
+        "frequency_mhz": 2437.0,
+        "rssi_dbm": round(max(-120.0, -40.0 - 20 * math.log10(distance / 100)), 1),
+        "protocol": "ocusync",
+    }
+    return _json(body)
+
+
+def _under_threshold(state: _MixState, cable: Segment, ts: str, at: datetime) -> SimMessage:
+    rng = state.rng
+    body = {
+        "id": state.ids.text(),
+        "ts": ts,
+        "cable": cable.code,
+        "side": rng.choice(("inner", "outer")),
+        "position_m": round(rng.uniform(0, 800), 1),
+        "magnitude": round(rng.uniform(4, 28), 1),
+        "threshold": 30.0,
+    }
+    return SimMessage(at, state.topic(cable.device_type, cable.device_id, "intrusion"), _json(body))
+
+
+def _weather(state: _MixState, at: datetime, ts: str) -> SimMessage:
+    rng, site = state.rng, state.site
+    body = {
+        "id": state.ids.text(),
+        "ts": ts,
+        "wind_mps": round(rng.uniform(0, 12), 1),
+        "gust_mps": round(rng.uniform(0, 20), 1),
+        "wind_dir_deg": round(rng.uniform(0, 360), 1),
+        "rain_mmph": 0.0,
+    }
+    topic = state.topic("weather_station", site.weather_station, "weather")
+    return SimMessage(at, topic, _json(body))
+
+
+def _mix_alarm(state: _MixState, at: datetime, ts: str, choice: float, line: int) -> SimMessage:
     rng, site = state.rng, state.site
     cables = site.segments_of("leaky_cable_processor")
-    choice = rng.random()
     if choice < 0.5 and cables:
-        cable = rng.choice(cables)
+        cable = cables[line % len(cables)]
         body: dict[str, Any] = {
             "id": state.ids.text(),
             "ts": ts,
@@ -741,15 +1019,7 @@ def _mix_alarm(state: _MixState, at: datetime, ts: str) -> SimMessage:
         }
         topic = state.topic("camera", site.analytics_device, "analytics")
     else:
-        body = {
-            "id": state.ids.text(),
-            "ts": ts,
-            "wind_mps": round(rng.uniform(0, 12), 1),
-            "gust_mps": round(rng.uniform(0, 20), 1),
-            "wind_dir_deg": round(rng.uniform(0, 360), 1),
-            "rain_mmph": 0.0,
-        }
-        topic = state.topic("weather_station", site.weather_station, "weather")
+        return _weather(state, at, ts)
     return SimMessage(at, topic, _json(body))
 
 

@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from pydantic import ValidationError
 
 from anbao.alarms import payloads, services
 from anbao.alarms.handlers import DeviceInfo, Handlers
@@ -34,13 +35,32 @@ DB_KINDS = RECORDED_KINDS | {"weather"}
 DEAD_LETTER_KEEP = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
+class Incoming(NamedTuple):
     """One message as a transport received it."""
 
     topic: str
     payload: bytes
     received_at: datetime
+
+
+class Arrival(Protocol):
+    """What the pipeline reads of a received message (``Incoming``, or a transport's own)."""
+
+    @property
+    def topic(self) -> str:
+        """The MQTT topic (or the route's equivalent)."""
+
+    @property
+    def payload(self) -> bytes:
+        """The message bytes."""
+
+    @property
+    def received_at(self) -> datetime:
+        """When the transport received it."""
+
+
+# How many of a device's latest heartbeat ids are kept to recognise a replay in memory.
+RECENT_HEARTBEATS = 4
 
 
 @dataclass
@@ -76,6 +96,10 @@ class Pipeline:
         self.totals = Totals()
         self._lock = threading.Lock()
         self.registry: dict[str, DeviceInfo] = {}
+        # Heartbeat topics already accepted once, with their device: the fast path.
+        self._heartbeat_topics: dict[str, DeviceInfo] = {}
+        # Per device pk, its latest heartbeat ids: a QoS 1 resend changes nothing.
+        self._recent_heartbeats: dict[int, tuple[str, ...]] = {}
         self.reload_registry()
         self.handlers = Handlers(event, self.registry)
         services.ensure_definitions(event)
@@ -84,6 +108,7 @@ class Pipeline:
         """Read the device registry again (after devices are added or changed)."""
         rows = Device.objects.filter(event=self.event).select_related("segment")
         self.registry.clear()
+        self._heartbeat_topics.clear()
         for d in rows:
             self.registry[d.external_id] = DeviceInfo(
                 pk=d.pk,
@@ -95,21 +120,55 @@ class Pipeline:
                 segment_code=d.segment.code if d.segment else None,
                 last_seen=d.last_seen,
                 online=d.online,
+                stored_seen=d.last_seen,
             )
+        # Every device's heartbeat topic, checked as the decoder would: a fleet's first
+        # heartbeats after a start must not all take the slow path at once.
+        code = self.event.code
+        for info in self.registry.values():
+            if info.kind not in payloads.ALLOWED_KINDS:
+                continue
+            topic = f"{payloads.TOPIC_ROOT}/{code}/{info.kind}/{info.external_id}/heartbeat"
+            try:
+                payloads.parse_topic(topic, event_code=code)
+            except payloads.PayloadError:
+                continue
+            self._heartbeat_topics[topic] = info
         handlers: Handlers | None = getattr(self, "handlers", None)
         if handlers is not None:
             handlers.devices.clear()
 
-    def handle(self, batch: Iterable[Incoming]) -> BatchResult:
+    def handle(self, batch: Iterable[Arrival]) -> BatchResult:
         """Handle a batch in one transaction; malformed messages become dead letters."""
         with self._lock:
             return self._handle(list(batch))
 
-    def _handle(self, batch: list[Incoming]) -> BatchResult:
+    def _handle(self, batch: list[Arrival]) -> BatchResult:
         result = BatchResult()
         dead: list[DeadLetter] = []
-        good: list[tuple[payloads.Decoded, DeviceInfo, Incoming]] = []
+        good: list[tuple[payloads.Decoded, DeviceInfo, Arrival]] = []
+        heartbeat_topics, recent = self._heartbeat_topics, self._recent_heartbeats
+        validate, seen = payloads.Heartbeat.model_validate_json, self.handlers.seen
+        fresh_heartbeats: dict[tuple[int, str], DeviceInfo] = {}
+        heartbeat_duplicates = 0
         for msg in batch:
+            device = heartbeat_topics.get(msg.topic)
+            if device is not None and len(msg.payload) <= payloads.MAX_PAYLOAD_BYTES:
+                # Heartbeats are most of the stream and write nothing but a last-seen time:
+                # validated by the same model, de-duplicated in memory, no per-message objects.
+                # Anything the model refuses takes the full path below for its dead letter.
+                try:
+                    message_id = validate(msg.payload).id
+                except ValidationError:
+                    pass
+                else:
+                    key = (device.pk, message_id)
+                    if key in fresh_heartbeats or message_id in recent.get(device.pk, ()):
+                        heartbeat_duplicates += 1
+                    else:
+                        fresh_heartbeats[key] = device
+                        seen(device, msg.received_at)
+                    continue
             try:
                 decoded = payloads.decode(msg.topic, msg.payload, event_code=self.event.code)
             except payloads.PayloadError as exc:
@@ -136,6 +195,13 @@ class Pipeline:
                     )
                 )
                 continue
+            if decoded.kind == "heartbeat":
+                heartbeat_topics[msg.topic] = device
+                key = (device.pk, decoded.message_id)
+                if key in fresh_heartbeats or decoded.message_id in recent.get(device.pk, ()):
+                    heartbeat_duplicates += 1
+                    continue
+                fresh_heartbeats[key] = device
             good.append((decoded, device, msg))
         with transaction.atomic():
             fresh = self._deduplicate(good, result)
@@ -167,7 +233,19 @@ class Pipeline:
                     )
             if dead:
                 DeadLetter.objects.bulk_create(dead)
-            self.handlers.flush(clock.now())
+        # Only a committed heartbeat is remembered: a batch tried again must count it again.
+        for pk, message_id in fresh_heartbeats:
+            before = recent.get(pk)
+            recent[pk] = (
+                (message_id,) if before is None else (*before, message_id)[-RECENT_HEARTBEATS:]
+            )
+        self._flush()
+        counted = sum(1 for d, _, _ in good if d.kind == "heartbeat")
+        fast = len(fresh_heartbeats) - counted
+        if fast:
+            result.accepted += fast
+            result.outcomes["heartbeat"] += fast
+        result.duplicates += heartbeat_duplicates
         result.dead = len(dead)
         for d in dead:
             result.dead_codes[d.code] += 1
@@ -176,8 +254,8 @@ class Pipeline:
         return result
 
     def _deduplicate(
-        self, good: list[tuple[payloads.Decoded, DeviceInfo, Incoming]], result: BatchResult
-    ) -> list[tuple[payloads.Decoded, DeviceInfo, Incoming]]:
+        self, good: list[tuple[payloads.Decoded, DeviceInfo, Arrival]], result: BatchResult
+    ) -> list[tuple[payloads.Decoded, DeviceInfo, Arrival]]:
         recorded = [(d.message_id, dev.pk) for d, dev, _ in good if d.kind in RECORDED_KINDS]
         seen: set[tuple[str, int]] = set()
         if recorded:
@@ -200,6 +278,16 @@ class Pipeline:
             fresh.append(item)
         return fresh
 
+    def _flush(self) -> None:
+        # After the batch's commit, so its alarms are on the bus before the once-a-second
+        # writes (last-seen times, drone tracks) run; those keep what they could not write
+        # for the next try, so a failure here must not send the stored batch round again.
+        try:
+            with transaction.atomic():
+                self.handlers.flush(clock.now())
+        except DatabaseError:
+            log.exception("writing last-seen times and tracks failed; trying again later")
+
     def _count(self, n: int, result: BatchResult) -> None:
         t = self.totals
         t.messages += n
@@ -220,7 +308,7 @@ class Pipeline:
         return out
 
 
-def _dead(msg: Incoming, code: str, reason: str, message_id: str | None) -> DeadLetter:
+def _dead(msg: Arrival, code: str, reason: str, message_id: str | None) -> DeadLetter:
     return DeadLetter(
         received_at=msg.received_at,
         topic=msg.topic[:300],
