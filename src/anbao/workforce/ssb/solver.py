@@ -29,6 +29,11 @@ WHOLE_MAX = 15_000
 SMALL_STRATEGY = "hybrid"
 #: Time limit of one neighbourhood solve, in seconds.
 STEP_SECONDS = 0.5
+#: Column generation is used when one employee's own model has at most this many variables
+#: on average (each pricing step solves one such model per employee).
+COLUMNS_MAX_PER_EMPLOYEE = 800
+#: Rounds of column generation budgeted when judging whether it fits in the time limit.
+COLUMNS_ROUNDS = 60
 #: Share of neighbourhoods centred on the costly days and people rather than drawn at random.
 AIMED_SHARE = 0.5
 
@@ -69,8 +74,11 @@ class _Model:
         lo: int,
         hi: int,
         fixed: Sequence[Sequence[str | None]] | None,
+        *,
+        soft: bool = True,
     ) -> None:
         self.inst = inst
+        self.soft = soft
         self.m = cp_model.CpModel()
         self.lo, self.hi = lo, hi
         self.free_emps = sorted(set(free_emps))
@@ -144,8 +152,9 @@ class _Model:
                 self.off[(e, d)] = off
         for e in self.free_emps:
             self._employee(e)
-        self._cover()
-        self._requests()
+        if self.soft:
+            self._cover()
+            self._requests()
 
     def _touches(self, d0: int, d1: int) -> bool:
         """Whether days d0..d1 (inclusive) overlap the free window."""
@@ -398,24 +407,32 @@ def solve(
 ) -> Result:
     """Solve ``instance`` within ``time_limit`` seconds; the best schedule, bound and status.
 
-    ``strategy`` (None picks by size): ``"whole"`` gives CP-SAT the whole model for the whole
-    limit; ``"hybrid"`` gives it 40 %, then runs the large-neighbourhood search from its
-    answer; ``"lns"`` builds a first schedule employee group by employee group instead. The
-    search frees a window of days, a few employees, or a block of both, fixes the rest to the
-    incumbent, re-optimises with the incumbent as a hint and keeps the answer when it is no
-    worse. Both search strategies end with CP-SAT on the whole model, hinted with the
-    incumbent, for a proven bound and a last improvement (skipped above ``WHOLE_MAX``).
+    ``strategy`` (None picks by size): ``"columns"`` adds column generation over whole
+    employee schedules (a strong bound, a dive and an integer master) and falls back to one of
+    the others when a pricing round is too slow for the limit; ``"whole"`` gives CP-SAT the
+    whole model for the whole limit; ``"hybrid"`` gives it 40 %, then runs the
+    large-neighbourhood search from its answer; ``"lns"`` builds a first schedule employee
+    group by employee group instead. The search frees a window of days, a few employees, or a
+    block of both, fixes the rest to the incumbent, re-optimises with the incumbent as a hint
+    and keeps the answer when it is no worse. The search strategies end with CP-SAT on the
+    whole model, hinted with the incumbent, for a proven bound and a last improvement
+    (skipped above ``WHOLE_MAX``).
     """
     start = time.monotonic()
     deadline = start + time_limit
     log: list[tuple[float, int]] = []
     n_vars = variable_count(instance)
     if strategy is None:
-        strategy = "lns" if n_vars > LNS_THRESHOLD else SMALL_STRATEGY
-    if strategy not in ("whole", "hybrid", "lns"):
+        if n_vars <= COLUMNS_MAX_PER_EMPLOYEE * max(1, len(instance.staff)):
+            strategy = "columns"
+        else:
+            strategy = "lns" if n_vars > LNS_THRESHOLD else SMALL_STRATEGY
+    if strategy not in ("whole", "hybrid", "lns", "columns"):
         raise ValueError(f"unknown strategy {strategy!r}")
     if strategy == "whole":
         return _whole(instance, deadline, workers, seed, hint, progress, start, log)
+    if strategy == "columns":
+        return _by_columns(instance, time_limit, workers, seed, hint, progress, start, log)
     rng = random.Random(seed)  # noqa: S311 - search diversification, not secrets
     bound: int | None = None
     if strategy == "hybrid":
@@ -440,17 +457,145 @@ def solve(
         if progress is not None:
             progress(time.monotonic() - start, best_obj, "construct")
     final = 0.2 * time_limit if n_vars <= WHOLE_MAX else 0.0
-    best_obj, best, iters = _lns(
-        instance, best, best_obj, deadline - final, rng, progress, start, log
+    return _improve(
+        instance, best, best_obj, bound, final, deadline, workers, seed, rng, progress, start, log
     )
+
+
+def _improve(
+    inst: Instance,
+    best: list[Row],
+    best_obj: int,
+    bound: int | None,
+    final: float,
+    deadline: float,
+    workers: int,
+    seed: int,
+    rng: random.Random,
+    progress: Progress | None,
+    start: float,
+    log: list[tuple[float, int]],
+) -> Result:
+    """Improve ``best`` by neighbourhoods, then (``final`` seconds) by the whole model."""
+    best_obj, best, iters = _lns(inst, best, best_obj, deadline - final, rng, progress, start, log)
     if final > 0:
-        res = _whole(instance, deadline, workers, seed, best, progress, start, log)
+        res = _whole(inst, deadline, workers, seed, best, progress, start, log)
         if res.bound is not None:
             bound = res.bound if bound is None else max(bound, res.bound)
         if res.objective is not None and res.schedule is not None and res.objective <= best_obj:
             best_obj, best = res.objective, res.schedule
     status = "OPTIMAL" if bound is not None and best_obj <= bound else "FEASIBLE"
     return _result(best_obj, bound, status, start, best, iters, log)
+
+
+def _by_columns(
+    inst: Instance,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    hint: Sequence[Sequence[str | None]] | None,
+    progress: Progress | None,
+    start: float,
+    log: list[tuple[float, int]],
+) -> Result:
+    """Column generation for a bound, a dive and an integer master for a schedule, then LNS."""
+    from anbao.workforce.ssb.columns import ColumnGeneration
+
+    deadline = start + time_limit
+    n_vars = variable_count(inst)
+    rng = random.Random(seed)  # noqa: S311 - search diversification, not secrets
+    best: list[Row] | None = None
+    best_obj: int | None = None
+    bound: int | None = None
+
+    def offer(schedule: list[Row] | None, source: str) -> None:
+        nonlocal best, best_obj
+        if schedule is None:
+            return
+        obj = objective(inst, schedule)
+        if best_obj is None or obj < best_obj:
+            best, best_obj = schedule, obj
+            t = time.monotonic() - start
+            log.append((t, obj))
+            if progress is not None:
+                progress(t, obj, source)
+
+    cg = ColumnGeneration(inst)
+    # Column generation takes some tens of rounds to converge, and a dive as much again; when
+    # one round (or already the first pricing pass, which is cheaper) is too slow for that,
+    # the cell model's search does better in the time.
+    budget = 0.4 * time_limit
+    t0 = time.monotonic()
+    selfish = cg.seed(start + 0.3 * time_limit, seed, workers)
+    slow = (time.monotonic() - t0) * COLUMNS_ROUNDS > budget
+    if selfish is not None and not slow:
+        t0 = time.monotonic()
+        cg.generate(deadline, seed, workers, max_rounds=1)
+        slow = (time.monotonic() - t0) * COLUMNS_ROUNDS > budget
+    if selfish is None or slow:
+        fallback = "lns" if n_vars > LNS_THRESHOLD else SMALL_STRATEGY
+        left = deadline - time.monotonic()
+        res = solve(inst, left, workers, seed, hint, None, strategy=fallback)
+        res.seconds = time.monotonic() - start
+        return res
+    if hint is not None:
+        offer([list(row) for row in hint], "hint")
+    elif n_vars <= LNS_THRESHOLD:
+        # A short whole-model run gives a sound incumbent (and may prove optimality outright).
+        first = _whole(inst, start + 0.1 * time_limit, workers, seed, None, progress, start, log)
+        if first.status in ("OPTIMAL", "INFEASIBLE"):
+            return first
+        bound = first.bound
+        offer(first.schedule, "cp-sat")
+    offer(selfish, "columns")
+    if best is None or best_obj is None:
+        raise RuntimeError("no schedule")  # unreachable: ``selfish`` is a schedule
+    cg.add_schedule(best)
+    cg.generate(start + 0.5 * time_limit, seed, workers)
+    if cg.bound is not None:
+        bound = cg.bound if bound is None else max(bound, cg.bound)
+    if bound is None or best_obj > bound:
+        dived = cg.dive(start + 0.75 * time_limit, seed, workers)
+        if dived:
+            offer(_complete(inst, best, dived, start + 0.8 * time_limit, workers, seed), "dive")
+            cg.add_schedule(best)
+        if bound is None or best_obj > bound:
+            master_end = min(deadline, time.monotonic() + 0.1 * time_limit)
+            sched, _ = cg.integer(master_end, workers, seed, best)
+            offer(sched, "master")
+    if best is None or best_obj is None:
+        raise RuntimeError("no schedule")  # unreachable: set above
+    if bound is not None and best_obj <= bound:
+        return _result(best_obj, bound, "OPTIMAL", start, best, 0, log)
+    final = 0.5 * (deadline - time.monotonic()) if n_vars <= WHOLE_MAX else 0.0
+    return _improve(
+        inst, best, best_obj, bound, final, deadline, workers, seed, rng, progress, start, log
+    )
+
+
+def _complete(
+    inst: Instance,
+    base: Sequence[Sequence[str | None]],
+    fixed: dict[int, list[str | None]],
+    deadline: float,
+    workers: int,
+    seed: int,
+) -> list[Row] | None:
+    """Keep the rows in ``fixed`` and re-optimise everyone else's whole row by CP-SAT.
+
+    Every row of ``base`` keeps the hard rules on its own, so the mix is a feasible hint.
+    """
+    rows: list[Row] = [list(fixed.get(e, base[e])) for e in range(len(inst.staff))]
+    free = [e for e in range(len(inst.staff)) if e not in fixed]
+    if not free:
+        return rows
+    sub = _Model(inst, free, 0, inst.horizon, rows)
+    sub.finish(rows)
+    solver = _params(deadline - time.monotonic(), workers, seed)
+    code = solver.solve(sub.m)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return rows
+    return sub.read(solver, rows)
 
 
 def objective(inst: Instance, schedule: Sequence[Sequence[str | None]]) -> int:
