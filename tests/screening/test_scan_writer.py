@@ -71,3 +71,21 @@ def test_a_write_that_fails_at_the_commit_leaves_the_rest_of_its_group_stored() 
     assert isinstance(results[1], DatabaseError)
     assert sorted(Passage.objects.values_list("nonce", flat=True)) == ["ok1", "ok2"]
     assert not Presence.objects.filter(accreditation_id=bad.accreditation_id()).exists()
+
+
+def _prepared_here() -> int:
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_prepared_statements")
+        return int(cur.fetchone()[0])
+
+
+def test_scan_statements_are_prepared_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = issued("VIP"), issued("VIP")
+    connection.close()  # a fresh session: nothing prepared yet
+    monkeypatch.setattr(decisions, "PREPARE", False)  # ANBAO_DB_PREPARE=0, behind a pooler
+    assert isinstance(scan_writer.write_group([prepared(first.qr_text, "p1")])[0], int)
+    assert _prepared_here() == 0
+    monkeypatch.setattr(decisions, "PREPARE", True)
+    assert isinstance(scan_writer.write_group([prepared(second.qr_text, "p2")])[0], int)
+    assert _prepared_here() >= 2  # the holder read and the write
+    assert sorted(Passage.objects.values_list("nonce", flat=True)) == ["p1", "p2"]

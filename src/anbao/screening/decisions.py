@@ -271,9 +271,16 @@ def _prepared_cursor() -> Any:
 
     connection.ensure_connection()
     raw = connection.connection
+    if not PREPARE:
+        return psycopg.ClientCursor(raw)  # never prepares: for poolers that cannot keep them
     if raw.prepare_threshold is None:
         raw.prepare_threshold = PREPARE_THRESHOLD
     return psycopg.Cursor(raw)
+
+
+#: ANBAO_DB_PREPARE=0 turns prepared statements off (a transaction-mode connection pooler
+#: without prepared-statement support in front of PostgreSQL).
+PREPARE = os.environ.get("ANBAO_DB_PREPARE", "1") != "0"
 
 
 #: Set on the scan path's connections so that ``prepare=True`` takes effect (psycopg ignores
