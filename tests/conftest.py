@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -40,6 +42,38 @@ def require_service(available: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_live_server_request_at_a_time() -> Iterator[None]:
+    """On in-memory SQLite, let the live server's threads run one request's view at a time.
+
+    The live server's request threads share the test's one in-memory connection, and Django's
+    transaction state on a connection is not thread-safe: two requests inside
+    ``transaction.atomic()`` at once can break each other's savepoints or leave the connection
+    in a block that never ends, after which ``on_commit`` callbacks (the bus) never run and
+    later tests fail. Production gives each thread its own connection. Streaming bodies (the
+    SSE streams) are iterated outside the lock; they do no database work.
+    """
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    db: dict[str, Any] = settings.DATABASES["default"]
+    test: dict[str, Any] = db.get("TEST") or {}
+    shared = str(db["ENGINE"]).endswith("sqlite3") and not test.get("NAME")
+    if not shared:
+        yield
+        return
+    lock = threading.RLock()
+    original = WSGIHandler.__call__
+
+    def one_at_a_time(self: WSGIHandler, environ: Any, start_response: Any) -> Any:
+        with lock:
+            return original(self, environ, start_response)
+
+    WSGIHandler.__call__ = one_at_a_time  # type: ignore[method-assign]
+    yield
+    WSGIHandler.__call__ = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
