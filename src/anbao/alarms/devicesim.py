@@ -964,6 +964,13 @@ def _bearing(
 
 
 def _under_threshold(state: _MixState, cable: Segment, ts: str, at: datetime) -> SimMessage:
+    return _cable_report(state, cable, ts, at, (4, 28))
+
+
+def _cable_report(
+    state: _MixState, cable: Segment, ts: str, at: datetime, magnitude: tuple[float, float]
+) -> SimMessage:
+    """Return a leaky-cable report at a random point, its magnitude drawn from a range."""
     rng = state.rng
     body = {
         "id": state.ids.text(),
@@ -971,7 +978,7 @@ def _under_threshold(state: _MixState, cable: Segment, ts: str, at: datetime) ->
         "cable": cable.code,
         "side": rng.choice(("inner", "outer")),
         "position_m": round(rng.uniform(0, 800), 1),
-        "magnitude": round(rng.uniform(4, 28), 1),
+        "magnitude": round(rng.uniform(*magnitude), 1),
         "threshold": 30.0,
     }
     return SimMessage(at, state.topic(cable.device_type, cable.device_id, "intrusion"), _json(body))
@@ -995,18 +1002,8 @@ def _mix_alarm(state: _MixState, at: datetime, ts: str, choice: float, line: int
     rng, site = state.rng, state.site
     cables = site.segments_of("leaky_cable_processor")
     if choice < 0.5 and cables:
-        cable = cables[line % len(cables)]
-        body: dict[str, Any] = {
-            "id": state.ids.text(),
-            "ts": ts,
-            "cable": cable.code,
-            "side": rng.choice(("inner", "outer")),
-            "position_m": round(rng.uniform(0, 800), 1),
-            "magnitude": round(rng.uniform(25, 60), 1),
-            "threshold": 30.0,
-        }
-        topic = state.topic(cable.device_type, cable.device_id, "intrusion")
-    elif choice < 0.8 and site.cameras:
+        return _cable_report(state, cables[line % len(cables)], ts, at, (25, 60))
+    if choice < 0.8 and site.cameras:
         camera = rng.choice(site.cameras)
         body = {
             "id": state.ids.text(),
@@ -1018,9 +1015,8 @@ def _mix_alarm(state: _MixState, at: datetime, ts: str, choice: float, line: int
             "confidence": round(rng.random(), 2),
         }
         topic = state.topic("camera", site.analytics_device, "analytics")
-    else:
-        return _weather(state, at, ts)
-    return SimMessage(at, topic, _json(body))
+        return SimMessage(at, topic, _json(body))
+    return _weather(state, at, ts)
 
 
 # --- the bundled site --------------------------------------------------------------------
