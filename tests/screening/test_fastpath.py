@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(params=[1, 0, "group"], ids=["scan-thread", "on-the-loop", "group-commit"])
 def app(request, transactional_db) -> Iterator[fastpath.ScanFastPath]:  # type: ignore[no-untyped-def]
     """The fast path deciding on its own thread, on the loop (SQLite's default), or on the loop
-    with its writes stored in groups by a writer thread (PostgreSQL's default)."""
+    in batches stored in one transaction each (PostgreSQL's default)."""
     from django.db import connection
 
     from anbao.asgi import django_application
@@ -52,8 +52,6 @@ def app(request, transactional_db) -> Iterator[fastpath.ScanFastPath]:  # type: 
         django_application, threads=0 if group else request.param, group=group
     )
     yield wrapped
-    if wrapped.group is not None:
-        wrapped.group.close()
     if wrapped.pool is not None:
         wrapped.pool.submit(connections.close_all).result()
         wrapped.pool.shutdown()

@@ -73,6 +73,49 @@ def test_a_write_that_fails_at_the_commit_leaves_the_rest_of_its_group_stored() 
     assert not Presence.objects.filter(accreditation_id=bad.accreditation_id()).exists()
 
 
+def test_a_holder_twice_in_one_group_is_stored_in_two_statements_in_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="anbao.screening.scan_writer")
+    a, b = issued("VIP"), issued("VIP")
+    # Two entries of the same holder decided before either is stored (a retry with a fresh
+    # nonce, in one batch): one statement cannot move the same presence row twice.
+    writes = [prepared(a.qr_text, "a1"), prepared(b.qr_text, "b1"), prepared(a.qr_text, "a2")]
+    assert [len(r) for r in scan_writer._rounds(writes)] == [2, 1]
+    results = scan_writer.write_group(writes)
+    assert all(isinstance(r, int) for r in results), results
+    assert sorted(Passage.objects.values_list("nonce", flat=True)) == ["a1", "a2", "b1"]
+    inner = writes[0].ctx.to_zone_id
+    rows = dict(
+        Presence.objects.filter(zone_id=inner).values_list("accreditation_id", "passage_id")
+    )
+    assert rows == {a.accreditation_id: results[2], b.accreditation_id: results[1]}
+    assert "one by one" not in caplog.text  # stored as a group, not by the fallback
+
+
+def test_a_replay_of_a_holderless_scan_in_the_same_statement_is_stored_once() -> None:
+    forged = issued("VIP").qr_text[:-4] + "AAAA"  # a broken signature: no holder is read
+    writes = [prepared(forged, "f1"), prepared(forged, "f1"), prepared(forged, "f2")]
+    assert writes[0].accreditation_id() is None
+    assert len(scan_writer._rounds(writes)) == 1
+    results = scan_writer.write_group(writes)
+    assert isinstance(results[0], int)
+    assert results[1] is None
+    assert isinstance(results[2], int)
+    stored = Passage.objects.order_by("nonce")
+    assert [(p.nonce, p.status) for p in stored] == [("f1", "deny"), ("f2", "deny")]
+
+
+def test_an_over_long_text_fails_its_own_write_only() -> None:
+    good = issued("VIP")
+    bad = replace(prepared(issued("VIP").qr_text, "long"), source="device:" + "x" * 200)
+    results = scan_writer.write_group([prepared(good.qr_text, "fine"), bad])
+    assert isinstance(results[0], int)
+    assert isinstance(results[1], DatabaseError)
+    assert "too long" in str(results[1])
+    assert list(Passage.objects.values_list("nonce", flat=True)) == ["fine"]
+
+
 def _prepared_here() -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_prepared_statements")

@@ -259,7 +259,7 @@ class _Holder:
     inside: bool = False  # present in the lane's inner zone (for anti-passback)
 
 
-def _prepared_cursor() -> Any:
+def prepared_cursor() -> Any:
     """Return a PostgreSQL cursor whose statements can be prepared once per connection.
 
     Django's cursors bind parameters on the client, so PostgreSQL parses and plans every
@@ -278,6 +278,27 @@ def _prepared_cursor() -> Any:
     return psycopg.Cursor(raw)
 
 
+def tune_for_scans() -> None:
+    """Set this thread's PostgreSQL session up for the scan fast path (once per connection).
+
+    The fast path's connections serve scans only. PostgreSQL re-plans a prepared statement
+    whenever it guesses that a plan for the values at hand beats the generic one; for the
+    scan's statements (key lookups whatever the values) the guess only cost the planning again,
+    a third of PostgreSQL's CPU per scan (measured with perf). And a plan made while a table is
+    still small (the presence table early in a day, before its statistics catch up) scanned
+    that table whole on every scan for the rest of the day: key lookups are forced instead.
+    """
+    if connection.vendor != "postgresql" or not PREPARE:
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(connection, "_tuned_for_scans", None) is raw:
+        return
+    raw.execute("SET plan_cache_mode = force_generic_plan")
+    raw.execute("SET enable_seqscan = off")
+    connection._tuned_for_scans = raw  # type: ignore[attr-defined]
+
+
 #: ANBAO_DB_PREPARE=0 turns prepared statements off (a transaction-mode connection pooler
 #: without prepared-statement support in front of PostgreSQL).
 PREPARE = os.environ.get("ANBAO_DB_PREPARE", "1") != "0"
@@ -289,31 +310,65 @@ PREPARE = os.environ.get("ANBAO_DB_PREPARE", "1") != "0"
 PREPARE_THRESHOLD = 1_000_000
 
 
-def _holder_sql() -> str:
+def _holder_columns() -> str:
     cred, acc = IssuedCredential._meta.db_table, Accreditation._meta.db_table
     person, cat = Person._meta.db_table, Category._meta.db_table
     # The presence check rides along: one round trip instead of two.
     return (
         f"SELECT c.revoked_at, a.id, a.status, a.flag, p.id, p.name_zh, p.family_name, "
         f"p.given_name, p.photo_sha256, k.code, EXISTS (SELECT 1 FROM {_presence_table()} pr "
-        f"WHERE pr.accreditation_id = a.id AND pr.zone_id = %s) FROM {cred} c "
+        f"WHERE pr.accreditation_id = a.id AND pr.zone_id = {{zone}}) FROM {cred} c "
         f"LEFT JOIN {acc} a ON a.id = c.accreditation_id "
         f"LEFT JOIN {person} p ON p.id = a.person_id "
-        f"LEFT JOIN {cat} k ON k.id = a.category_id WHERE c.cid = %s"
+        f"LEFT JOIN {cat} k ON k.id = a.category_id WHERE c.cid = {{cid}}"
     )
+
+
+def _holder_sql() -> str:
+    return _holder_columns().format(zone="%s", cid="%s")
+
+
+@cache
+def _holders_sql() -> str:
+    # LATERAL keeps one index lookup per scan whatever the planner guesses of the array's size.
+    inner = _holder_columns().format(zone="q.zone", cid="q.cid")
+    return (
+        f"SELECT q.i, h.* FROM unnest(%s::text[], %s::bigint[]) WITH ORDINALITY "
+        f"AS q(cid, zone, i) CROSS JOIN LATERAL ({inner}) h"
+    )
+
+
+#: The most scans whose holders are read in one statement.
+HOLDERS_PER_READ = 64
+
+
+def _holders(keys: list[tuple[str, int | None]]) -> list[_Holder | None]:
+    """Read the holders of several credentials (cid, zone for the presence check) at once."""
+    if connection.vendor != "postgresql":
+        return [_holder(cid, zone) for cid, zone in keys]
+    found: list[_Holder | None] = [None] * len(keys)
+    for start in range(0, len(keys), HOLDERS_PER_READ):
+        part = keys[start : start + HOLDERS_PER_READ]
+        with connection.wrap_database_errors, prepared_cursor() as cur:
+            cur.execute(_holders_sql(), [[k[0] for k in part], [k[1] for k in part]], prepare=True)
+            for row in cur.fetchall():
+                found[start + int(row[0]) - 1] = _holder_from(row[1:])
+    return found
 
 
 def _holder(cid: str, zone_id: int | None) -> _Holder | None:
     if connection.vendor == "postgresql":
-        with connection.wrap_database_errors, _prepared_cursor() as cur:
+        with connection.wrap_database_errors, prepared_cursor() as cur:
             cur.execute(_holder_sql(), [zone_id, cid], prepare=True)
             row = cur.fetchone()
     else:
         with connection.cursor() as cur:
             cur.execute(_holder_sql(), [zone_id, cid])
             row = cur.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _holder_from(row)
+
+
+def _holder_from(row: Any) -> _Holder:
     revoked_at, acc_id, status, flag, person_id, name_zh, family, given, photo, category = row[:10]
     name = name_zh or f"{(family or '').upper()} {given or ''}".strip()
     return _Holder(
@@ -339,30 +394,35 @@ class _Outcome:
     holder: _Holder | None = None
 
 
-def _decide(qr_text: str, ctx: LaneContext, now: datetime) -> _Outcome:
-    """Verify ``qr_text`` and apply the server-side credential and accreditation checks."""
-    trust, revoked, policy = _trust(), _revoked(), _policy(ctx.event_id)
+def _verify(qr_text: str, ctx: LaneContext, now: datetime) -> tuple[Any, _Outcome | None]:
+    """Verify ``qr_text`` offline: the verifier's decision, and the outcome if that settles it."""
     decision = verify(
         qr_text,
-        trust_list=trust,
-        revocations=revoked,
-        policy=policy,
+        trust_list=_trust(),
+        revocations=_revoked(),
+        policy=_policy(ctx.event_id),
         checkpoint=ctx.gate,
         now=now,
         cache=_verified,
     )
     if decision.claims is None:
-        return _Outcome("deny", decision.reason.value, detail=decision.detail[:200])
+        return decision, _Outcome("deny", decision.reason.value, detail=decision.detail[:200])
+    return decision, None
+
+
+def _judge(
+    qr_text: str, decision: Any, holder: _Holder | None, ctx: LaneContext, now: datetime
+) -> _Outcome:
+    """Apply the server-side credential and accreditation checks to a verified credential."""
     cid = decision.claims.cid.hex()
-    holder = _holder(cid, ctx.to_zone_id)
     if holder is None:
         return _Outcome("deny", "unknown_credential", cid=cid)
     if decision.reason.value in ("health_required", "health_expired") and holder.person_id:
         decision = verify(
             qr_text,
-            trust_list=trust,
-            revocations=revoked,
-            policy=policy,
+            trust_list=_trust(),
+            revocations=_revoked(),
+            policy=_policy(ctx.event_id),
             checkpoint=ctx.gate,
             now=now,
             attestations=issuance.attestations_for(holder.person_id, now=now),
@@ -590,6 +650,15 @@ def write_in_one_statement(w: ScanWrite) -> int | None:
     first, with the passage id drawn from the sequence; the passage and the presence move
     happen only if the receipt did (a replayed nonce conflicts and nothing is written).
     """
+    sql, params = write_statement(w)
+    with connection.wrap_database_errors, prepared_cursor() as cur:
+        cur.execute(sql, params, prepare=True)
+        row = cur.fetchone()
+    return int(row[0]) if row is not None else None
+
+
+def write_statement(w: ScanWrite) -> tuple[str, list[Any]]:
+    """Return the PostgreSQL statement that stores ``w`` (see :func:`write_in_one_statement`)."""
     passage_values = _passage_values(w)
     passages, receipts = Passage._meta.db_table, ProcessedMessage._meta.db_table
     presence = _presence_table()
@@ -626,10 +695,68 @@ def write_in_one_statement(w: ScanWrite) -> int | None:
             )
             params += [acc, zone_to, w.now]
     sql.append(" SELECT id FROM p")
-    with connection.wrap_database_errors, _prepared_cursor() as cur:
-        cur.execute("".join(sql), params, prepare=True)
-        row = cur.fetchone()
-    return int(row[0]) if row is not None else None
+    return "".join(sql), params
+
+
+def group_row(w: ScanWrite, i: int) -> dict[str, Any]:
+    """Return one scan's row for :func:`group_sql`'s JSON document (``i``: its place)."""
+    holder = w.out.holder
+    acc = holder.accreditation_id if holder else None
+    row = dict(zip(_PASSAGE_COLUMNS.split(", "), _passage_values(w), strict=True))
+    row.update(
+        i=i,
+        source=w.source,
+        receipt=w.receipt,
+        accreditation_id=acc,
+        device_time=w.device_time.isoformat() if w.device_time is not None else None,
+        server_time=w.now.isoformat(),
+        mv=w.move is not None and acc is not None,
+        mf=w.move[0] if w.move is not None else None,
+        mt=w.move[1] if w.move is not None else None,
+    )
+    return row
+
+
+@cache
+def group_sql() -> str:
+    """Return the PostgreSQL statement that stores a group of scans given as one JSON array.
+
+    The same as :func:`write_statement` for many scans at once: per scan the receipt first
+    (a replayed nonce conflicts and nothing else of that scan is written), then the passage
+    and the presence move. A holder must appear at most once (see scan_writer._rounds).
+    Answers one row per scan: its place and its passage id, or NULL for a replay.
+    """
+    passages, receipts = Passage._meta.db_table, ProcessedMessage._meta.db_table
+    presence = _presence_table()
+    by_column = {f.column: f for f in Passage._meta.concrete_fields}
+    columns = _PASSAGE_COLUMNS.split(", ")
+    typed = []
+    for column in columns:
+        kind = str(by_column[column].db_type(connection))
+        # Texts arrive as text; storing them checks varchar lengths, as the one-scan statement.
+        typed.append(f"{column} {'text' if kind.startswith('varchar') else kind}")
+    record = ", ".join(["i int", "source text", "receipt jsonb", *typed])
+    record += ", mv boolean, mf bigint, mt bigint"
+    picked = ", ".join(f"n.{c}" for c in columns)
+    return (
+        f"WITH n AS (SELECT s.*, nextval(pg_get_serial_sequence('{passages}', 'id')) AS pid "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS s({record})), "
+        f"r AS (INSERT INTO {receipts} (source, message_id, received_at, result) "
+        f"SELECT n.source, n.nonce, n.server_time, "
+        f"jsonb_set(n.receipt, '{{passage_id}}', to_jsonb(n.pid)) FROM n ORDER BY n.i "
+        f"ON CONFLICT (source, message_id) DO NOTHING "
+        f"RETURNING (result->>'passage_id')::bigint AS id), "
+        f"p AS (INSERT INTO {passages} (id, {_PASSAGE_COLUMNS}) "
+        f"SELECT n.pid, {picked} FROM n JOIN r ON r.id = n.pid ORDER BY n.i RETURNING id), "
+        f"d AS (DELETE FROM {presence} pr USING n JOIN r ON r.id = n.pid "
+        f"WHERE n.mv AND pr.accreditation_id = n.accreditation_id AND pr.zone_id = n.mf), "
+        f"m AS (INSERT INTO {presence} (accreditation_id, zone_id, since, passage_id) "
+        f"SELECT n.accreditation_id, n.mt, n.server_time, n.pid FROM n JOIN r ON r.id = n.pid "
+        f"WHERE n.mv AND n.mt IS NOT NULL ORDER BY n.accreditation_id "
+        f"ON CONFLICT (accreditation_id, zone_id) "
+        f"DO UPDATE SET since = excluded.since, passage_id = excluded.passage_id) "
+        f"SELECT n.i, r.id FROM n LEFT JOIN r ON r.id = n.pid ORDER BY n.i"
+    )
 
 
 @cache
@@ -706,7 +833,32 @@ def _answer(result: ScanResult, write: ScanWrite, passage_id: int | None) -> Sca
     return replace(result, passage_id=passage_id)
 
 
-def prepare_scan(
+@dataclass(slots=True)
+class PendingScan:
+    """A scan validated and verified offline, waiting for its holder's row to be read."""
+
+    ctx: LaneContext
+    direction: str
+    nonce: str
+    source: str
+    device_id: int | None
+    operator_id: int | None
+    manual: bool
+    device_time: datetime | None
+    now: datetime
+    text: str | None
+    decision: Any = None
+    out: _Outcome | None = None  # set when verification alone decides
+    holder: _Holder | None = None
+
+    def holder_key(self) -> tuple[str, int | None] | None:
+        """Return the (cid, zone) whose holder this scan needs read, or None."""
+        if self.out is not None:
+            return None
+        return self.decision.claims.cid.hex(), self.ctx.to_zone_id
+
+
+def begin_scan(
     *,
     lane: Lane | LaneContext,
     direction: str,
@@ -717,8 +869,8 @@ def prepare_scan(
     device: Device | None = None,
     operator: Any = None,
     device_time: datetime | None = None,
-) -> tuple[ScanResult, ScanWrite]:
-    """Validate and decide one scan without storing it: its answer and what it must store."""
+) -> PendingScan:
+    """Validate one scan and verify its credential offline (no holder read yet)."""
     if direction not in Direction.values:
         raise DomainError("screening.bad_direction", "direction must be entry or exit.")
     if not nonce or len(nonce) > 100:
@@ -731,18 +883,47 @@ def prepare_scan(
         raise DomainError("screening.qr_too_large", f"qr_text is over {MAX_QR} characters.")
     ctx = lane if isinstance(lane, LaneContext) else context_for(lane)
     now = clock.now()
-    manual = accreditation_id is not None
     text = _qr_for_accreditation(accreditation_id) if accreditation_id is not None else qr_text
+    pending = PendingScan(
+        ctx=ctx,
+        direction=direction,
+        nonce=nonce,
+        source=source,
+        device_id=device.pk if device is not None else None,
+        operator_id=getattr(operator, "pk", None),
+        manual=accreditation_id is not None,
+        device_time=device_time,
+        now=now,
+        text=text,
+    )
+    if text is None:
+        pending.out = _Outcome("deny", "unknown_credential")
+    else:
+        pending.decision, pending.out = _verify(text, ctx, now)
+    return pending
+
+
+def read_holders(pending: list[PendingScan]) -> None:
+    """Read the holders that ``pending`` scans need, in one statement on PostgreSQL."""
+    waiting = [p for p in pending if p.holder_key() is not None]
+    if not waiting:
+        return
     # Reads happen before the write transaction: on SQLite it takes the write lock at BEGIN.
-    out = _decide(text, ctx, now) if text is not None else _Outcome("deny", "unknown_credential")
+    rows = _holders([p.holder_key() for p in waiting])  # type: ignore[misc]
+    for p, holder in zip(waiting, rows, strict=True):
+        p.holder = holder
+
+
+def finish_scan(p: PendingScan) -> tuple[ScanResult, ScanWrite]:
+    """Decide a scan whose holder has been read: its answer and what it must store."""
+    out = p.out if p.out is not None else _judge(p.text or "", p.decision, p.holder, p.ctx, p.now)
+    ctx, direction, now = p.ctx, p.direction, p.now
     exit_refused = out.status != "allow" and direction == Direction.EXIT
     if exit_refused and out.reason not in AUTHENTICITY_REASONS:
         out.status = "attention"  # nobody is kept inside; the operator notes the refusal
     _apply_presence(out, ctx, direction)
     holder = out.holder
     zh, en = REASON_TEXT.get(out.reason, (out.reason, out.reason))
-    device_id = device.pk if device is not None else None
-    operator_id = getattr(operator, "pk", None)
     result = ScanResult(
         passage_id=0,  # filled in by the write
         status=out.status,
@@ -758,7 +939,7 @@ def prepare_scan(
         name=holder.name if holder else "",
         category=holder.category if holder else "",
         photo_url=f"/api/screening/people/{holder.person_id}/photo" if holder else "",
-        flags=_flags(out, device_time, now),
+        flags=_flags(out, p.device_time, now),
         text_zh=zh,
         text_en=en,
         server_time=now.isoformat(),
@@ -770,14 +951,42 @@ def prepare_scan(
         out=out,
         ctx=ctx,
         direction=direction,
-        device_id=device_id,
-        operator_id=operator_id,
-        manual=manual,
-        device_time=device_time,
+        device_id=p.device_id,
+        operator_id=p.operator_id,
+        manual=p.manual,
+        device_time=p.device_time,
         now=now,
-        nonce=nonce,
-        source=source,
+        nonce=p.nonce,
+        source=p.source,
         receipt=result.as_json(),
         move=(src, dst) if moves else None,
     )
     return result, write
+
+
+def prepare_scan(
+    *,
+    lane: Lane | LaneContext,
+    direction: str,
+    nonce: str,
+    source: str,
+    qr_text: str | None = None,
+    accreditation_id: int | None = None,
+    device: Device | None = None,
+    operator: Any = None,
+    device_time: datetime | None = None,
+) -> tuple[ScanResult, ScanWrite]:
+    """Validate and decide one scan without storing it: its answer and what it must store."""
+    pending = begin_scan(
+        lane=lane,
+        direction=direction,
+        nonce=nonce,
+        source=source,
+        qr_text=qr_text,
+        accreditation_id=accreditation_id,
+        device=device,
+        operator=operator,
+        device_time=device_time,
+    )
+    read_holders([pending])
+    return finish_scan(pending)

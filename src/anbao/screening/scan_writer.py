@@ -1,12 +1,12 @@
-"""Group commit of online scans on PostgreSQL: the scans that arrive together share one commit.
+"""Group commit of online scans on PostgreSQL: the scans decided together share one commit.
 
-Each commit waits for PostgreSQL to flush its WAL, and a process that commits every scan on its
-own spends most of a rush waiting on those flushes one after another. The scan fast path
-therefore decides a scan at once (reads only) and hands what the scan must store to this
-process's writer thread. The writer takes every write waiting at that moment, stores them in
-one transaction and answers them all when it commits; scans arriving meanwhile form the next
-group. No answer leaves before its own write has committed, so a lane never shows "allow" for a
-passage the database does not hold.
+Each commit waits for PostgreSQL to flush its WAL, and every statement is a round trip that
+both processes pay for in CPU. The scan fast path therefore decides the scans that arrived
+together as one batch (their holders read in one statement) and stores the batch here with
+one statement: its rows travel as one JSON document, so the statement is the same whatever the
+batch's size and stays prepared. Then every scan of the batch is answered. No answer leaves
+before its own write has committed, so a lane never shows "allow" for a passage the database
+does not hold.
 
 A failed group (a deadlock with another process, a row that vanished between the decision and
 the write) is retried scan by scan, each on its own, so one bad write never fails the others.
@@ -14,29 +14,23 @@ the write) is retried scan by scan, each on its own, so one bad write never fail
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import json
 import logging
-import queue
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
 
-from anbao.screening.decisions import ScanWrite, write_in_one_statement
+from anbao.screening.decisions import (
+    ScanWrite,
+    group_row,
+    prepared_cursor,
+    write_in_one_statement,
+)
+from anbao.screening.decisions import (
+    group_sql as _group_sql,
+)
 
 log = logging.getLogger(__name__)
-
-#: The most scans stored in one transaction; a longer queue is stored in several.
-MAX_GROUP = 64
-
-
-@dataclass(slots=True)
-class _Pending:
-    write: ScanWrite
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[int | None]
 
 
 def write_group(writes: Sequence[ScanWrite]) -> list[int | BaseException | None]:
@@ -45,102 +39,59 @@ def write_group(writes: Sequence[ScanWrite]) -> list[int | BaseException | None]
     Writes are stored in the order of their holders, keeping each holder's scans in arrival
     order, so two processes' groups take the presence rows' locks in the same order.
     """
-    order = sorted(range(len(writes)), key=lambda i: writes[i].accreditation_id() or 0)
     results: list[int | BaseException | None] = [None] * len(writes)
+    if not writes:
+        return results
+    rounds = _rounds(writes)
     try:
-        with transaction.atomic():
-            for i in order:
-                results[i] = write_in_one_statement(writes[i])
+        if len(rounds) == 1:
+            _store_round(writes, rounds[0], results)  # one statement: atomic by itself
+        else:
+            with transaction.atomic():
+                for part in rounds:
+                    _store_round(writes, part, results)
         return results
     except DatabaseError as exc:
         if len(writes) == 1:
             return [exc]
         log.info("scan group of %d failed (%s); storing its scans one by one", len(writes), exc)
-    for i in order:
-        try:
-            with transaction.atomic():
+    for part in rounds:
+        for i in part:
+            try:
                 results[i] = write_in_one_statement(writes[i])
-        except DatabaseError as exc:
-            results[i] = exc
+            except DatabaseError as exc:
+                results[i] = exc
     return results
 
 
-class GroupWriter:
-    """One process's scan writer: a thread with its own connection, storing scans in groups."""
+def _rounds(writes: Sequence[ScanWrite]) -> list[list[int]]:
+    """Split the group so that no holder appears twice in one statement, in holder order.
 
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
-
-    def close(self) -> None:
-        """Stop the writer thread after the writes already queued, and close its connection."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout=10)
-        self._thread = None
-
-    async def store(self, write: ScanWrite) -> int | None:
-        """Store one scan's write with the others waiting; its passage id, or None on a replay."""
-        self._ensure_thread()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int | None] = loop.create_future()
-        self._queue.put(_Pending(write, loop, future))
-        return await future
-
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._start:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            while self._serve_one_group():
-                pass
-        finally:
-            connection.close()
-
-    def _serve_one_group(self) -> bool:
-        """Store and answer the writes waiting now; False once asked to stop."""
-        first = self._queue.get()
-        if first is None:
-            return False
-        group = [first]
-        stop = False
-        while len(group) < MAX_GROUP:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                stop = True
-                break
-            group.append(item)
-        self._store_group(group)
-        return not stop
-
-    def _store_group(self, group: list[_Pending]) -> None:
-        try:
-            results = write_group([p.write for p in group])
-        except Exception as exc:  # never let the writer die: answer the group with the error
-            log.exception("scan writer: group failed")
-            results = [exc] * len(group)
-        if any(isinstance(r, DatabaseError) for r in results):
-            connection.close()  # a server restart or failover: reconnect for the next group
-        for pending, result in zip(group, results, strict=True):
-            # RuntimeError: the loop has closed (the server is stopping).
-            with contextlib.suppress(RuntimeError):
-                pending.loop.call_soon_threadsafe(_settle, pending.future, result)
+    One statement cannot move the same presence row twice, and its parts see the same snapshot;
+    a holder's second scan in a group (a retry, or in and out at once) goes in a later
+    statement of the same transaction, which sees the first.
+    """
+    rounds: list[list[int]] = []
+    seen: dict[int, int] = {}
+    for i, w in enumerate(writes):
+        acc = w.accreditation_id()
+        k = seen.get(acc, 0) if acc is not None else 0
+        if acc is not None:
+            seen[acc] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(i)
+    for part in rounds:
+        part.sort(key=lambda i: writes[i].accreditation_id() or 0)
+    return rounds
 
 
-def _settle(future: asyncio.Future[int | None], result: int | BaseException | None) -> None:
-    if future.done():  # the client went away and the request was cancelled
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+def _store_round(
+    writes: Sequence[ScanWrite], part: list[int], results: list[int | BaseException | None]
+) -> None:
+    """Store the writes ``part`` names with one statement and note their passage ids."""
+    rows = [group_row(writes[i], n) for n, i in enumerate(part)]
+    with connection.wrap_database_errors, prepared_cursor() as cur:
+        cur.execute(_group_sql(), [json.dumps(rows, separators=(",", ":"))], prepare=True)
+        for n, passage_id in cur.fetchall():
+            results[part[n]] = int(passage_id) if passage_id is not None else None
