@@ -116,6 +116,18 @@ def test_an_over_long_text_fails_its_own_write_only() -> None:
     assert list(Passage.objects.values_list("nonce", flat=True)) == ["fine"]
 
 
+def test_holders_read_in_one_statement_match_the_one_by_one_read() -> None:
+    a, b = issued("VIP"), issued("VIP")
+    assert isinstance(scan_writer.write_group([prepared(a.qr_text, "in")])[0], int)  # a inside
+    zone = prepared(b.qr_text, "probe").ctx.to_zone_id
+    keys = [(a.cid, zone), ("00" * 16, zone), (b.cid, zone), (a.cid, None)]
+    together = decisions._holders(keys)
+    assert together == [decisions._holder(cid, z) for cid, z in keys]
+    assert together[1] is None  # an unknown credential
+    assert [h.inside for h in (together[0], together[2], together[3])] == [True, False, False]
+    assert together[0].accreditation_id == a.accreditation_id
+
+
 def _prepared_here() -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_prepared_statements")

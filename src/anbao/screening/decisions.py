@@ -344,7 +344,8 @@ HOLDERS_PER_READ = 64
 
 def _holders(keys: list[tuple[str, int | None]]) -> list[_Holder | None]:
     """Read the holders of several credentials (cid, zone for the presence check) at once."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(keys) == 1:
+        # Alone, the plain statement is the cheaper one (as for the write: scan_writer).
         return [_holder(cid, zone) for cid, zone in keys]
     found: list[_Holder | None] = [None] * len(keys)
     for start in range(0, len(keys), HOLDERS_PER_READ):
