@@ -5,7 +5,7 @@ Per scan it reports the wall time, this process's CPU and the PostgreSQL backend
 from /proc, so PostgreSQL must run on this machine). Run it on the database that
 ``bench_scan.py --database URL`` leaves behind (its demo site and accreditations):
 
-Run: .venv/bin/python bench/bench_scan_write.py --database postgres://postgres@127.0.0.1:5432/anbao_bench
+Run: .venv/bin/python bench/scan_write_costs.py --database postgres://postgres@127.0.0.1:5432/anbao_bench
 """
 
 from __future__ import annotations
