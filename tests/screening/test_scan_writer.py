@@ -144,3 +144,29 @@ def test_scan_statements_are_prepared_unless_turned_off(monkeypatch: pytest.Monk
     assert isinstance(scan_writer.write_group([prepared(second.qr_text, "p2")])[0], int)
     assert _prepared_here() >= 2  # the holder read and the write
     assert sorted(Passage.objects.values_list("nonce", flat=True)) == ["p1", "p2"]
+
+
+def _setting(name: str) -> str:
+    with connection.cursor() as cur:
+        cur.execute(f"SHOW {name}")
+        return str(cur.fetchone()[0])
+
+
+def test_the_scan_connection_keeps_generic_plans_and_key_lookups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connection.close()
+    monkeypatch.setattr(decisions, "PREPARE", False)  # behind a pooler: leave the session alone
+    decisions.tune_for_scans()
+    assert (_setting("plan_cache_mode"), _setting("enable_seqscan")) == ("auto", "on")
+    monkeypatch.setattr(decisions, "PREPARE", True)
+    decisions.tune_for_scans()
+    assert (_setting("plan_cache_mode"), _setting("enable_seqscan")) == (
+        "force_generic_plan",
+        "off",
+    )
+    connection.close()  # a new session starts plain and is set up again on first use
+    assert _setting("enable_seqscan") == "on"
+    decisions.tune_for_scans()
+    assert _setting("enable_seqscan") == "off"
+    connection.close()  # leave later tests a plain session
