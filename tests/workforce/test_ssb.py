@@ -413,3 +413,66 @@ def test_instance5_column_generation_bound_is_strong_and_sound() -> None:
     # column relaxation comes close to the best known value, which it may not exceed.
     assert cg.bound is not None
     assert 1000 <= cg.bound <= benchmark.BEST_KNOWN[5]
+
+
+# -- pricing by dynamic programming ------------------------------------------------------------
+
+
+def _dp_and_cp_agree(inst: Instance, seed: int, people: int) -> None:
+    import random
+
+    import numpy as np
+
+    from anbao.workforce.ssb.columns import SCALE, ColumnGeneration, _Pricer
+    from anbao.workforce.ssb.evaluate import employee_violations
+
+    rng = random.Random(seed)
+    cg = ColumnGeneration(inst)
+    n_shifts = len(inst.shifts)
+    # Random cover duals, from nothing to well above the request weights, on every cell.
+    pi = np.array([[rng.uniform(0, 40) for _ in range(n_shifts)] for _ in range(inst.horizon)])
+    cost = cg.req_arr - pi
+    chosen = rng.sample(range(len(inst.staff)), min(people, len(inst.staff)))
+    answers = cg.dp.price(cost, chosen)
+    ids = [s.id for s in inst.shifts]
+    for e in chosen:
+        ans = answers[e]
+        for pat in ans.patterns:
+            row = [None if k < 0 else ids[k] for k in pat]
+            assert employee_violations(inst, e, row) == []
+        coef = {(d, k): float(cost[e, d, k]) for d in range(inst.horizon) for k in range(n_shifts)}
+        pats, _ = _Pricer(inst, e).price(coef, 20.0, 0)
+        assert pats
+        optimum = cg.dp.path_cost(cost[e], pats[-1])
+        # CP-SAT's costs are rounded to 1/SCALE a cell; the programme's are exact.
+        tol = 0.5 * inst.horizon / SCALE + 1e-4
+        assert ans.low <= optimum + tol
+        assert ans.patterns
+        assert ans.best >= optimum - tol
+        if ans.exact:
+            assert abs(ans.best - optimum) <= tol
+
+
+@needs_data
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_dynamic_programme_prices_like_cp_sat(n: int) -> None:
+    inst = read(DATA / f"Instance{n}.txt")
+    for seed in range(3):
+        _dp_and_cp_agree(inst, seed, people=6)
+
+
+@pytest.mark.parametrize("spec", [TINY_A, TINY_B], ids=["one-week", "two-people"])
+def test_dynamic_programme_on_tiny_instances(spec: dict[str, object]) -> None:
+    inst = parse(_text(**spec))  # type: ignore[arg-type]
+    for seed in range(5):
+        _dp_and_cp_agree(inst, seed, people=2)
+
+
+@needs_data
+def test_column_generation_is_chosen_by_size() -> None:
+    from anbao.workforce.ssb.solver import columns_fit
+
+    assert columns_fit(read(DATA / "Instance8.txt"), 60)
+    assert columns_fit(read(DATA / "Instance14.txt"), 60)
+    # Too much pricing work for a minute: the neighbourhood search gets the whole limit.
+    assert not columns_fit(read(DATA / "Instance13.txt"), 60)

@@ -3,7 +3,8 @@
 Every hard rule of the benchmark concerns one employee, and only the cover ties people together.
 So the problem is a choice of one schedule ("column") per employee: the master linear program
 mixes columns under the cover rows, and the pricing problem, one employee's own model with the
-cover duals as costs, proposes the column that lowers the master most. Its linear relaxation is
+cover duals as costs (solved by dynamic programming over the days, see ``pricing.py``),
+proposes the column that lowers the master most. Its linear relaxation is
 far stronger than that of the cell model (on the mid-size instances CP-SAT proves bounds of 1-30
 against optima near 1,000, the column relaxation comes within a few percent), which gives a
 proven bound and, solved as an integer program over the columns found, a good schedule.
@@ -17,9 +18,11 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 from ortools.linear_solver import pywraplp  # type: ignore[import-untyped]
 from ortools.sat.python import cp_model
 
+from anbao.workforce.ssb.pricing import Answer, DpPricer
 from anbao.workforce.ssb.reader import Instance
 
 Pattern = tuple[int, ...]  # shift index per day, -1 for a day off
@@ -33,6 +36,9 @@ DIVE_FIX = 0.8
 #: Pricing rounds between two dive steps, and the share of the employees left fixed per step.
 DIVE_ROUNDS = 5
 DIVE_STEP = 1 / 8
+#: A dive step that raises the LP by more than this fraction is undone, at most this often.
+DIVE_JUMP = 0.005
+DIVE_BACKTRACKS = 4
 
 
 @dataclass(slots=True)
@@ -47,7 +53,11 @@ class Outcome:
 
 
 class _Pricer:
-    """One employee's own model (hard rules only), re-solved with new costs each round."""
+    """One employee's own CP-SAT model (hard rules only), re-solved with new costs.
+
+    The dynamic programme (``pricing.py``) prices first; this model answers only when the
+    per-type limits keep the programme from an exact answer, and is its oracle in the tests.
+    """
 
     def __init__(self, inst: Instance, e: int) -> None:
         from anbao.workforce.ssb.solver import _Model  # the cell model; imports this module
@@ -120,6 +130,14 @@ class ColumnGeneration:
         self.cover_rows: dict[tuple[int, int], list[int]] = {}
         for i, c in enumerate(inst.cover):
             self.cover_rows.setdefault((c.day, self.sidx[c.shift]), []).append(i)
+        self.req_arr = np.zeros((self.n, self.h, len(inst.shifts)))
+        for e in range(self.n):
+            for (d, k), w in self.req[e].items():
+                self.req_arr[e, d, k] = w
+        self.dp = DpPricer(inst)
+        #: Pricing calls answered by the dynamic programme, and those passed on to CP-SAT.
+        self.dp_calls = 0
+        self.cp_calls = 0
         self.cols: list[list[Pattern]] = [[] for _ in range(self.n)]
         self.costs: list[list[int]] = [[] for _ in range(self.n)]
         self.vars: list[list[pywraplp.Variable]] = [[] for _ in range(self.n)]
@@ -173,8 +191,14 @@ class ColumnGeneration:
         Together these columns form a schedule that keeps every hard rule; None when an
         employee has no schedule in time (or none at all).
         """
+        answers = self.dp.price(self.req_arr, list(range(self.n)), threads=threads)
+        self.dp_calls += self.n
+        pats: list[Pattern | None] = [
+            answers[e].patterns[0] if answers[e].patterns else None for e in range(self.n)
+        ]
         coef_of = [{key: float(w) for key, w in self.req[e].items()} for e in range(self.n)]
-        for e in range(self.n):
+        missing = [e for e in range(self.n) if pats[e] is None]
+        for e in missing:
             if self.pricers[e] is None:
                 self.pricers[e] = _Pricer(self.inst, e)
 
@@ -183,11 +207,13 @@ class ColumnGeneration:
             pricer = self.pricers[e]
             if pricer is None or left <= 0:
                 return None
-            pats = pricer.price(coef_of[e], max(0.05, left), seed)[0]
-            return pats[-1] if pats else None
+            found = pricer.price(coef_of[e], max(0.05, left), seed)[0]
+            return found[-1] if found else None
 
         with ThreadPoolExecutor(max(1, threads)) as pool:
-            pats = list(pool.map(price, range(self.n)))
+            for e, pat in zip(missing, pool.map(price, missing), strict=True):
+                pats[e] = pat
+        self.cp_calls += len(missing)
         if any(p is None for p in pats):
             return None
         ids = [s.id for s in self.inst.shifts]
@@ -227,58 +253,106 @@ class ColumnGeneration:
                     return False
                 rounds += 1
                 self.rounds += 1
-                self.lp_value = self.obj.Value()
+                lp = self.lp_value = self.obj.Value()
                 pi: dict[tuple[int, int], float] = {}
                 for key, rows in self.cover_rows.items():
                     pi[key] = sum(self.cov_rows[i].dual_value() for i in rows)
                 # Read every dual before adding columns: a changed model forgets its solution.
                 alphas = [row.dual_value() for row in self.emp_rows]
-                base = {key: -val for key, val in pi.items() if val}
                 todo = [e for e in range(self.n) if e not in skip]
-                for e in todo:
-                    if self.pricers[e] is None:
-                        self.pricers[e] = _Pricer(self.inst, e)
 
-                def price(
-                    e: int, seed: int = seed + self.rounds, base: dict[Key, float] = base
-                ) -> tuple[list[Pattern], float]:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        return [], -math.inf
-                    coef = dict(base)
-                    for key, w in self.req[e].items():
-                        coef[key] = coef.get(key, 0.0) + w
-                    pricer = self.pricers[e]
-                    if pricer is None:
-                        return [], -math.inf
-                    return pricer.price(coef, min(left, 1.0), seed)
-
-                answers = list(pool.map(price, todo))
-                added, lagrange, complete = 0, self.lp_value, True
-                for e, (pats, low) in zip(todo, answers, strict=True):
-                    if not pats:
-                        complete = False
-                        continue
-                    for pat in pats:
-                        covered = sum(pi.get((d, k), 0.0) for d, k in enumerate(pat) if k >= 0)
-                        reduced = self.cost(e, pat) - alphas[e] - covered
-                        if reduced < -1e-6 and self.add(e, pat):
-                            added += 1
-                    # Lagrangian bound: the LP value plus each employee's least reduced cost.
-                    lagrange += min(0.0, self.const[e] + low - alphas[e])
+                added, lagrange, complete = self._pricing_round(
+                    pool, pi, alphas, todo, deadline, seed, lp, False
+                )
+                if not added and complete and not skip:
+                    # Nothing prices out in single precision: confirm it in double, so that
+                    # the bound is the LP value itself rather than one less a rounding margin.
+                    added, lagrange, complete = self._pricing_round(
+                        pool, pi, alphas, todo, deadline, seed, lp, True
+                    )
                 if complete and not skip:
                     b = math.ceil(lagrange - 1e-6)
                     self.bound = b if self.bound is None else max(self.bound, b)
                 if not added:
-                    if complete and not skip:
-                        b = math.ceil(self.lp_value - 1e-6)
-                        self.bound = b if self.bound is None else max(self.bound, b)
+                    # The Lagrangian bound above is the LP value itself when every pricing
+                    # answer was proven; a timed-out one only weakens it.
                     return complete
                 # The last rounds of column generation move the LP very little (tailing off):
                 # stop once the Lagrangian bound is within a small fraction of it.
                 if complete and self.lp_value - lagrange <= TAIL * max(1.0, abs(self.lp_value)):
                     return False
         return False
+
+    def _pricing_round(
+        self,
+        pool: ThreadPoolExecutor,
+        pi: dict[Key, float],
+        alphas: list[float],
+        todo: list[int],
+        deadline: float,
+        seed: int,
+        lp: float,
+        precise: bool,
+    ) -> tuple[int, float, bool]:
+        """Price everyone in ``todo``: columns added, the Lagrangian bound, and completeness."""
+        base = {key: -val for key, val in pi.items() if val}
+        pi_arr = np.zeros((self.h, len(self.inst.shifts)))
+        for (d, k), val in pi.items():
+            pi_arr[d, k] = val
+        goal = {e: alphas[e] - self.const[e] for e in todo}
+        answers: dict[int, Answer] = self.dp.price(
+            self.req_arr - pi_arr, todo, target=goal, precise=precise
+        )
+        self.dp_calls += len(todo)
+        added, lagrange, complete = 0, lp, True
+
+        def reduced(
+            e: int,
+            pat: Pattern,
+        ) -> float:
+            covered = sum(pi.get((d, k), 0.0) for d, k in enumerate(pat) if k >= 0)
+            return self.cost(e, pat) - alphas[e] - covered
+
+        hard: list[int] = []
+        for e in todo:
+            ans = answers[e]
+            gained = 0
+            for pat in ans.patterns:
+                if reduced(e, pat) < -1e-6 and self.add(e, pat):
+                    gained += 1
+            added += gained
+            if not ans.exact and not gained and self.const[e] + ans.low - alphas[e] < -1e-6:
+                # A per-type limit kept the programme from a column it says may exist.
+                hard.append(e)
+            else:
+                lagrange += min(0.0, self.const[e] + ans.low - alphas[e])
+        for e in hard:
+            if self.pricers[e] is None:
+                self.pricers[e] = _Pricer(self.inst, e)
+
+        def price(e: int, seed: int = seed + self.rounds) -> tuple[list[Pattern], float]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return [], -math.inf
+            coef = dict(base)
+            for key, w in self.req[e].items():
+                coef[key] = coef.get(key, 0.0) + w
+            pricer = self.pricers[e]
+            if pricer is None:
+                return [], -math.inf
+            return pricer.price(coef, min(left, 1.0), seed)
+
+        self.cp_calls += len(hard)
+        for e, (pats, low) in zip(hard, pool.map(price, hard), strict=True):
+            if not pats:
+                complete = False
+                continue
+            for pat in pats:
+                if reduced(e, pat) < -1e-6 and self.add(e, pat):
+                    added += 1
+            best = max(low, answers[e].low)
+            lagrange += min(0.0, self.const[e] + best - alphas[e])
+        return added, lagrange, complete
 
     def dive(
         self, deadline: float, seed: int = 0, threads: int = 1, rounds: int | None = None
@@ -292,12 +366,34 @@ class ColumnGeneration:
         """
         fixed: dict[int, int] = {}
         rounds = DIVE_ROUNDS if rounds is None else rounds
+        began, steps = time.monotonic(), 0
+        banned: list[pywraplp.Variable] = []
+        last: list[tuple[int, int, float]] = []
+        prev = math.inf
+        backtracks = 0
         try:
             while time.monotonic() < deadline and len(fixed) < self.n:
                 self.generate(deadline, seed, threads, max_rounds=rounds, skip=fixed)
                 if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
                     break
-                batch: list[tuple[int, int]] = []
+                value = self.obj.Value()
+                jump = max(1.0, DIVE_JUMP * abs(prev))
+                if last and value > prev + jump and backtracks < DIVE_BACKTRACKS:
+                    # The last fixing cost too much: undo it and keep its weakest column
+                    # out of the dive, so that the next step chooses differently.
+                    backtracks += 1
+                    for e, _, _ in last:
+                        del fixed[e]
+                        for v in self.vars[e]:
+                            v.SetUb(self.lp.infinity())
+                    e, j, _ = min(last, key=lambda t: t[2])
+                    if len(self.vars[e]) > 1:
+                        self.vars[e][j].SetUb(0)
+                        banned.append(self.vars[e][j])
+                    last = []
+                    continue
+                prev = value
+                batch: list[tuple[int, int, float]] = []
                 frac: list[tuple[float, int, int]] = []
                 for e in range(self.n):
                     if e in fixed:
@@ -305,18 +401,28 @@ class ColumnGeneration:
                     vals = [v.solution_value() for v in self.vars[e]]
                     j = max(range(len(vals)), key=vals.__getitem__)
                     if vals[j] > DIVE_FIX:
-                        batch.append((e, j))
+                        batch.append((e, j, vals[j]))
                     else:
                         frac.append((vals[j], e, j))
                 frac.sort(reverse=True)
-                take = max(1, int((self.n - len(fixed)) * DIVE_STEP)) if not batch else 0
-                batch += [(e, j) for _, e, j in frac[:take]]
-                for e, j in batch:
+                left = self.n - len(fixed)
+                take = max(1, int(left * DIVE_STEP)) if not batch else 0
+                steps += 1
+                # Behind schedule (big instances, a busy machine), fix more per step so that
+                # the dive still ends by the deadline rather than leave people unfixed.
+                per_step = (time.monotonic() - began) / steps
+                steps_left = max(1, int((deadline - time.monotonic()) / max(per_step, 1e-3)))
+                take = max(take, math.ceil(left / steps_left) - len(batch))
+                batch += [(e, j, val) for val, e, j in frac[:take]]
+                for e, j, _ in batch:
                     fixed[e] = j
                     for jj, v in enumerate(self.vars[e]):
                         if jj != j:
                             v.SetUb(0)
+                last = batch
         finally:
+            for v in banned:
+                v.SetUb(self.lp.infinity())
             for e in fixed:
                 for v in self.vars[e]:
                     v.SetUb(self.lp.infinity())

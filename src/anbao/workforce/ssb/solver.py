@@ -32,8 +32,11 @@ STEP_SECONDS = 0.5
 #: Column generation is used when one employee's own model has at most this many variables
 #: on average (each pricing step solves one such model per employee).
 COLUMNS_MAX_PER_EMPLOYEE = 800
-#: Rounds of column generation budgeted when judging whether it fits in the time limit.
-COLUMNS_ROUNDS = 60
+#: Pricing work (state cells times steps of the dynamic programme, summed over the employees)
+#: that one second of the time limit allows column generation: about 40 rounds in 40 % of the
+#: limit at some 30 million cells a second on one shared core. Instance14 (34 million a
+#: round) fits a minute, Instance15 (124 million) and Instance13 (365 million) do not.
+COLUMNS_WORK_PER_SECOND = 1_000_000
 #: Share of neighbourhoods centred on the costly days and people rather than drawn at random.
 AIMED_SHARE = 0.5
 
@@ -341,6 +344,16 @@ class _Model:
         return sum(len(c) for c in self.x.values())
 
 
+def columns_fit(inst: Instance, time_limit: float) -> bool:
+    """Whether column generation can converge and dive in ``time_limit``, judged by size."""
+    from anbao.workforce.ssb.pricing import DpPricer
+
+    n_vars = variable_count(inst)
+    if n_vars > COLUMNS_MAX_PER_EMPLOYEE * max(1, len(inst.staff)):
+        return False
+    return DpPricer(inst).work() <= COLUMNS_WORK_PER_SECOND * time_limit
+
+
 def variable_count(inst: Instance) -> int:
     """Return how many shift variables the whole model has."""
     n = 0
@@ -407,9 +420,9 @@ def solve(
 ) -> Result:
     """Solve ``instance`` within ``time_limit`` seconds; the best schedule, bound and status.
 
-    ``strategy`` (None picks by size): ``"columns"`` adds column generation over whole
-    employee schedules (a strong bound, a dive and an integer master) and falls back to one of
-    the others when a pricing round is too slow for the limit; ``"whole"`` gives CP-SAT the
+    ``strategy`` (None picks by size, see :func:`columns_fit`): ``"columns"`` adds column
+    generation over whole employee schedules (a strong bound, a dive and an integer master),
+    priced by dynamic programming; ``"whole"`` gives CP-SAT the
     whole model for the whole limit; ``"hybrid"`` gives it 40 %, then runs the
     large-neighbourhood search from its answer; ``"lns"`` builds a first schedule employee
     group by employee group instead. The search frees a window of days, a few employees, or a
@@ -423,7 +436,7 @@ def solve(
     log: list[tuple[float, int]] = []
     n_vars = variable_count(instance)
     if strategy is None:
-        if n_vars <= COLUMNS_MAX_PER_EMPLOYEE * max(1, len(instance.staff)):
+        if columns_fit(instance, time_limit):
             strategy = "columns"
         else:
             strategy = "lns" if n_vars > LNS_THRESHOLD else SMALL_STRATEGY
@@ -521,18 +534,8 @@ def _by_columns(
                 progress(t, obj, source)
 
     cg = ColumnGeneration(inst)
-    # Column generation takes some tens of rounds to converge, and a dive as much again; when
-    # one round (or already the first pricing pass, which is cheaper) is too slow for that,
-    # the cell model's search does better in the time.
-    budget = 0.4 * time_limit
-    t0 = time.monotonic()
     selfish = cg.seed(start + 0.3 * time_limit, seed, workers)
-    slow = (time.monotonic() - t0) * COLUMNS_ROUNDS > budget
-    if selfish is not None and not slow:
-        t0 = time.monotonic()
-        cg.generate(deadline, seed, workers, max_rounds=1)
-        slow = (time.monotonic() - t0) * COLUMNS_ROUNDS > budget
-    if selfish is None or slow:
+    if selfish is None:
         fallback = "lns" if n_vars > LNS_THRESHOLD else SMALL_STRATEGY
         left = deadline - time.monotonic()
         res = solve(inst, left, workers, seed, hint, None, strategy=fallback)
