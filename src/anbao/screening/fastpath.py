@@ -167,10 +167,10 @@ class _Batches:
     """PostgreSQL: decide and store together the scans that reach one worker together.
 
     A scan waits for the loop's next turn; every scan that arrived meanwhile joins it. The batch
-    is then decided (the holders read in one statement) and stored in one transaction sent in
-    one flight (scan_writer), and each scan is answered after that commit. At 300 scans a second
-    a batch is mostly one scan and costs what a single scan did; in a rush batches grow and
-    each scan's share of the round trips, the commit and the WAL flush shrinks.
+    is then decided (the holders read in one statement) and stored with one statement
+    (scan_writer), and each scan is answered after that commit. At 300 scans a second a batch
+    is mostly one scan and costs what a single scan did; in a rush batches grow and each
+    scan's share of the round trips, the statements' fixed costs and the commit shrinks.
     """
 
     def __init__(self) -> None:
