@@ -175,8 +175,6 @@ class _Batches:
 
     def __init__(self) -> None:
         self.waiting: list[_Waiting] = []
-        self.batches = 0
-        self.scans = 0
 
     async def decide(self, token: str, body: bytes, ip: str | None) -> tuple[int, dict[str, Any]]:
         """Queue one scan for the next batch and return its answer once stored."""
@@ -189,8 +187,6 @@ class _Batches:
 
     def _serve(self) -> None:
         batch, self.waiting = self.waiting, []
-        self.batches += 1
-        self.scans += len(batch)
         answers: list[tuple[int, dict[str, Any]] | BaseException]
         try:
             with _loop_set_aside():
