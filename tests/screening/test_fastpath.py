@@ -28,15 +28,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(params=[1, 0, "group"], ids=["scan-thread", "on-the-loop", "group-commit"])
 def app(request, transactional_db) -> Iterator[fastpath.ScanFastPath]:  # type: ignore[no-untyped-def]
-    """The fast path deciding on its own thread, on the loop (SQLite's default), or on the loop
-    in batches stored in one transaction each (PostgreSQL's default)."""
-    from django.db import connection
+    """The fast path deciding on its own thread, on the loop, or on the loop in batches stored
+    in one transaction each (the default on both databases)."""
 
     from anbao.asgi import django_application
 
     group = request.param == "group"
-    if group and connection.vendor != "postgresql":
-        pytest.skip("group commit is PostgreSQL's write path (its statement is PostgreSQL SQL)")
     from anbao.sites import services as sites
     from anbao.sites.demo import DEMO_SITE_PATH
     from anbao.sites.models import Event

@@ -1,7 +1,9 @@
-"""Group commit of scans on PostgreSQL: one transaction per group; one bad write fails alone."""
+"""Group commit of scans: one transaction per group; one bad write fails alone (both databases)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -19,15 +21,20 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def _postgres_site() -> None:
+def _site() -> None:
     from anbao.sites import services as sites
     from anbao.sites.demo import DEMO_SITE_PATH
     from anbao.sites.models import Event
 
-    if connection.vendor != "postgresql":
-        pytest.skip("group commit is PostgreSQL's write path (its statement is PostgreSQL SQL)")
     if not Event.objects.exists():  # committed data is flushed after each test here
         sites.load_site(DEMO_SITE_PATH)
+
+
+@pytest.fixture
+def postgres() -> None:
+    """Skip a test of PostgreSQL's own statements or session on another database."""
+    if connection.vendor != "postgresql":
+        pytest.skip("checks PostgreSQL's statements or session settings")
 
 
 def prepared(qr: str, nonce: str, direction: str = "entry") -> decisions.ScanWrite:
@@ -55,6 +62,28 @@ def test_a_group_is_stored_in_one_go_and_a_replayed_nonce_in_it_is_not_stored_tw
     assert sorted(Passage.objects.values_list("nonce", flat=True)) == ["g1", "g2"]
     inside = set(Presence.objects.values_list("accreditation_id", flat=True))
     assert inside == {a.accreditation_id, b.accreditation_id}
+
+
+def test_on_sqlite_a_group_takes_one_turn_of_the_writers_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the writers' lock queues SQLite's writers; PostgreSQL has no such turn")
+    turns: list[int] = []
+    real = scan_writer.writer_turn
+
+    @contextmanager
+    def counted() -> Iterator[None]:
+        turns.append(1)
+        with real():
+            yield
+
+    monkeypatch.setattr(scan_writer, "writer_turn", counted)
+    people = [issued("VIP") for _ in range(3)]
+    results = scan_writer.write_group([prepared(p.qr_text, f"t{i}") for i, p in enumerate(people)])
+    assert all(isinstance(r, int) for r in results), results
+    assert len(turns) == 1  # one lock hand-over and one commit for the three scans
+    assert Passage.objects.count() == 3
 
 
 def test_a_write_that_fails_at_the_commit_leaves_the_rest_of_its_group_stored() -> None:
@@ -106,6 +135,7 @@ def test_a_replay_of_a_holderless_scan_in_the_same_statement_is_stored_once() ->
     assert [(p.nonce, p.status) for p in stored] == [("f1", "deny"), ("f2", "deny")]
 
 
+@pytest.mark.usefixtures("postgres")  # SQLite does not enforce a column's length
 def test_an_over_long_text_fails_its_own_write_only() -> None:
     good = issued("VIP")
     bad = replace(prepared(issued("VIP").qr_text, "long"), source="device:" + "x" * 200)
@@ -134,6 +164,7 @@ def _prepared_here() -> int:
         return int(cur.fetchone()[0])
 
 
+@pytest.mark.usefixtures("postgres")
 def test_scan_statements_are_prepared_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     first, second = issued("VIP"), issued("VIP")
     connection.close()  # a fresh session: nothing prepared yet
@@ -152,6 +183,7 @@ def _setting(name: str) -> str:
         return str(cur.fetchone()[0])
 
 
+@pytest.mark.usefixtures("postgres")
 def test_the_scan_connection_keeps_generic_plans_and_key_lookups(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

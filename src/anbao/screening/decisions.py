@@ -530,7 +530,7 @@ _write_lock = threading.Lock()
 
 
 @contextmanager
-def _writer_turn() -> Iterator[None]:
+def writer_turn() -> Iterator[None]:
     """On SQLite, queue the scan's write transaction on a file lock shared by all workers.
 
     SQLite makes a second writer poll with sleeps of 1 to 25 ms; waiting in the kernel on a
@@ -622,7 +622,7 @@ def _passage_values(w: ScanWrite) -> list[Any]:
     ]
 
 
-def _write_in_steps(w: ScanWrite) -> int | None:
+def write_in_steps(w: ScanWrite) -> int | None:
     """Store passage, presence and receipt in the caller's transaction; None on a replay."""
     values = _passage_values(w)
     marks = ", ".join(["%s"] * len(values))
@@ -811,8 +811,8 @@ def scan(
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         passage_id = write_in_one_statement(write)
         return complete_scan(result, write, passage_id)
-    with _writer_turn(), transaction.atomic():
-        passage_id = _write_in_steps(write)
+    with writer_turn(), transaction.atomic():
+        passage_id = write_in_steps(write)
         if passage_id is not None:
             # Published at the commit, still in this writer's turn: a handler's own writes
             # then never interleave with the next scan's transaction.

@@ -164,11 +164,12 @@ class _Waiting:
 
 
 class _Batches:
-    """PostgreSQL: decide and store together the scans that reach one worker together.
+    """Decide and store together the scans that reach one worker together.
 
     A scan waits for the loop's next turn; every scan that arrived meanwhile joins it. The batch
-    is then decided (the holders read in one statement) and stored with one statement
-    (scan_writer), and each scan is answered after that commit. At 300 scans a second a batch
+    is then decided (on PostgreSQL the holders read in one statement) and stored in one
+    transaction (scan_writer: one statement on PostgreSQL, one turn of the writers' lock on
+    SQLite), and each scan is answered after that commit. At 300 scans a second a batch
     is mostly one scan and costs what a single scan did; in a rush batches grow and each
     scan's share of the round trips, the statements' fixed costs and the commit shrinks.
     """
@@ -383,12 +384,12 @@ async def _respond(send: Send, status: int, data: dict[str, Any]) -> None:
 
 def wrap(app: ASGIApp) -> ASGIApp:
     """Return ``app`` behind the scan fast path."""
-    # On SQLite a scan is CPU work under one write lock: decide it on the loop's thread (0).
-    # On PostgreSQL decide and store the scans arriving together as one batch, on the loop too
-    # (_Batches): one holder read, one transaction and one commit for the batch.
-    # ANBAO_SCAN_GROUP=0 stores each scan on its own, on ANBAO_SCAN_THREADS threads.
+    # Decide and store the scans arriving together as one batch, on the loop's thread
+    # (_Batches): one transaction and one commit for the batch (on PostgreSQL also one holder
+    # read). ANBAO_SCAN_GROUP=0 stores each scan on its own: on the loop's thread on SQLite
+    # (its work is CPU under one write lock), on ANBAO_SCAN_THREADS threads on PostgreSQL.
     postgres = connection.vendor == "postgresql"
-    group = postgres and os.environ.get("ANBAO_SCAN_GROUP", "1") != "0"
+    group = os.environ.get("ANBAO_SCAN_GROUP", "1") != "0"
     default = "1" if postgres and not group else "0"
     threads = int(os.environ.get("ANBAO_SCAN_THREADS", default))
     return ScanFastPath(app, threads=threads, group=group)
