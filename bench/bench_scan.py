@@ -343,6 +343,72 @@ def _fresh_postgres(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+class DiskProbe:
+    """Time a small write and fdatasync every 20 ms beside the database, as a commit waits.
+
+    A commit waits for its log to reach the disk. On a shared virtual disk that wait is
+    usually a fraction of a millisecond but sometimes hundreds, and every commit of every
+    worker waits behind it: the probe shows whether a run's slow answers line up with it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / f"disk-probe-{os.getpid()}.bin"
+        self.waits: list[float] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start timing (a new series of waits)."""
+        self.waits = []
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> str:
+        """Stop timing and describe the waits."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        w = sorted(self.waits)
+        if not w:
+            return "  disk: no fdatasync timed"
+        slow = [x for x in w if x > 20.0]
+        return (
+            f"  disk (fdatasync beside the database, every 20 ms): p50 {w[len(w) // 2]:.2f} ms, "
+            f"p99 {w[int(len(w) * 0.99)]:.2f} ms, max {w[-1]:.0f} ms; {len(slow)} over 20 ms, "
+            f"{sum(slow) / 1000:.2f} s in all"
+        )
+
+    def _run(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            n = 0
+            while not self._stop.wait(0.02):
+                os.pwrite(fd, os.urandom(8192), (n % 64) * 8192)
+                t0 = time.perf_counter()
+                os.fdatasync(fd)
+                self.waits.append((time.perf_counter() - t0) * 1000)
+                n += 1
+        finally:
+            os.close(fd)
+            self.path.unlink(missing_ok=True)
+
+
+def _database_directory(url: str, fallback: Path) -> Path:
+    """The directory holding PostgreSQL's data when this process may write beside it."""
+    if not url:
+        return fallback
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as c:
+            row = c.execute("SHOW data_directory").fetchone()
+    except psycopg.Error:
+        return fallback
+    parent = Path(str(row[0])).parent if row else fallback
+    return parent if os.access(parent, os.W_OK) else fallback
+
+
 def _report(label: str, lat: list[float], err: list[int], st: dict[str, int], secs: float) -> str:
     p99 = statistics.quantiles(lat, n=100)[98]
     mix = ", ".join(f"{k} {v}" for k, v in sorted(st.items()))
@@ -396,6 +462,8 @@ def main() -> int:
                 except OSError:
                     time.sleep(0.2)
             run_load(port, cfg, 3, 4, 0, 2)  # warm up both workers
+            probe = DiskProbe(_database_directory(opts.database, Path(tmp)))
+            probe.start()
             use_wrk = opts.loadgen == "wrk" or (opts.loadgen == "auto" and Path(WRK).exists())
             cpu0 = _tree_cpu(server.pid)
             pg0, idle0 = _named_cpu("postgres"), _idle_cpu()
@@ -438,11 +506,14 @@ def main() -> int:
                 f"{os.cpu_count()} cores; server alone on 2 cores would do "
                 f"{2000 / per_scan:,.0f} scans/s"
             )
+            print(probe.stop())
+            probe.start()
             paced, perr, pst, _ = run_load(
                 port, cfg, opts.seconds, opts.clients, opts.rate, opts.procs
             )
             p99 = statistics.quantiles(paced, n=100)[98]
             print(_report(f"paced at {opts.rate:.0f}/s", paced, perr, pst, opts.seconds))
+            print(probe.stop())
         finally:
             server.terminate()
             server.wait(timeout=20)
