@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -259,3 +260,56 @@ def test_scans_arriving_together_are_stored_together_and_answered_after_the_comm
     assert first["status"] == "allow"
     again = call(app, token=token, payload=body(creds[1].qr_text))[1]
     assert (again["status"], again["reason"]) == ("deny", "already_inside")
+
+
+@pytest.mark.parametrize("app", ["group"], indirect=True)
+def test_under_load_a_batch_waits_for_more_scans_and_an_idle_lane_does_not(  # type: ignore[no-untyped-def]
+    app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    real = fastpath._serve_batch
+
+    def observed(batch: list[Any]) -> list[Any]:
+        sizes.append(len(batch))
+        return real(batch)
+
+    monkeypatch.setattr(fastpath, "_serve_batch", observed)
+    app.group.linger = 1.0
+    token = token_for()
+    creds = [issued("VIP") for _ in range(9)]
+
+    async def scan(i: int, after: float = 0.0) -> float:
+        await asyncio.sleep(after)
+        t0 = time.perf_counter()
+        status, out = await acall(app, token=token, payload=body(creds[i].qr_text))
+        assert (status, out["status"]) == (200, "allow"), out
+        return time.perf_counter() - t0
+
+    async def scenario() -> tuple[float, list[float], list[float]]:
+        await scan(0)  # warms the caches
+        alone = await scan(1)  # an idle lane: decided at once, no lingering
+        await asyncio.gather(scan(2), scan(3))  # two together: the worker is now busy
+        # Busy: the next batch waits for the scans arriving shortly after its first...
+        lingered = await asyncio.gather(scan(4), scan(5, 0.01), scan(6, 0.01))
+        # ...but no longer than it takes to fill a whole batch.
+        monkeypatch.setattr(fastpath, "BATCH_MAX", 2)
+        full = await asyncio.gather(scan(7), scan(8))
+        return alone, lingered, full
+
+    alone, lingered, full = asyncio.run(scenario())
+    assert sizes == [1, 1, 2, 3, 2]
+    assert alone < 0.5
+    assert min(lingered) >= 0.9  # all three answered after the linger, together
+    assert max(full) < 0.5
+    assert Passage.objects.count() == 9
+
+
+def test_the_linger_setting_is_checked() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    assert fastpath.linger_from_env(None) == 0.002
+    assert fastpath.linger_from_env("0") == 0.0
+    assert fastpath.linger_from_env("5") == 0.005
+    for bad in ("two", "-1", "51", "nan"):
+        with pytest.raises(ImproperlyConfigured, match="ANBAO_SCAN_LINGER_MS"):
+            fastpath.linger_from_env(bad)
