@@ -476,3 +476,42 @@ def test_column_generation_is_chosen_by_size() -> None:
     assert columns_fit(read(DATA / "Instance14.txt"), 60)
     # Too much pricing work for a minute: the neighbourhood search gets the whole limit.
     assert not columns_fit(read(DATA / "Instance13.txt"), 60)
+
+
+def test_dive_steps_count_down_to_the_people_kept() -> None:
+    from anbao.workforce.ssb.columns import _steps
+
+    assert _steps(10, 10) == 0
+    assert _steps(3, 0) == 3  # one person a step once an eighth is under one
+    # 60 -> 53 -> 47 -> 42 -> 37 -> 33 -> 29 -> 26 -> 23 -> 21 -> 19 -> 17 -> 15
+    assert _steps(60, 15) == 12
+
+
+def test_dive_with_spare_leaves_a_few_people_for_the_cell_model() -> None:
+    from anbao.workforce.ssb.columns import DIVE_LEAVE, ColumnGeneration
+    from anbao.workforce.ssb.evaluate import employee_violations
+    from anbao.workforce.ssb.solver import _complete
+
+    inst = benchmark.synthetic(n_staff=20, horizon=28, n_shifts=3, seed=1)
+    n = len(inst.staff)
+    cg = ColumnGeneration(inst)
+    far = time.monotonic() + 60
+    first = cg.seed(far)
+    assert first is not None
+    cg.generate(far, threads=2)
+    spare = 2 * max(cg.size)
+    fixed = cg.dive(far, threads=2, spare=spare)
+    free = [e for e in range(n) if e not in fixed]
+    # It stops as soon as those left fit the spare, and no later than that.
+    assert 0 < len(free) <= DIVE_LEAVE * n
+    assert sum(cg.size[e] for e in free) <= spare
+    assert sorted(cg.rounded) == free
+    for e, row in cg.rounded.items():
+        assert employee_violations(inst, e, row) == []
+    base = [cg.rounded.get(e, first[e]) for e in range(n)]
+    done = _complete(inst, base, fixed, time.monotonic() + 10, 2, 0)
+    assert done is not None
+    assert all(done[e] == row for e, row in fixed.items())
+    ev = evaluate(inst, done)
+    assert ev.violations == []
+    assert ev.objective <= objective(inst, base)
