@@ -46,8 +46,6 @@ MAX_BODY = 16 * 1024
 TOKEN_SECONDS = 5.0
 
 
-#: Under load (the last batch held more than one scan) a batch waits this long for more scans
-#: before it is decided; an idle lane's scan never waits. ANBAO_SCAN_LINGER_MS=0 turns it off.
 def linger_from_env(raw: str | None) -> float:
     """Return the batch linger in seconds from ``ANBAO_SCAN_LINGER_MS`` (milliseconds, 0-50)."""
     if raw is None or raw.strip() == "":
@@ -63,6 +61,8 @@ def linger_from_env(raw: str | None) -> float:
     return ms / 1000
 
 
+#: Under load (the last batch held more than one scan) a batch waits this long for more scans
+#: before it is decided; an idle lane's scan never waits. ANBAO_SCAN_LINGER_MS=0 turns it off.
 LINGER_S = linger_from_env(os.environ.get("ANBAO_SCAN_LINGER_MS"))
 #: A batch this large is decided at once, lingering or not.
 BATCH_MAX = 32
@@ -194,7 +194,8 @@ class _Batches:
     is then decided (on PostgreSQL the holders read in one statement) and stored in one
     transaction (scan_writer: one statement on PostgreSQL, one turn of the writers' lock on
     SQLite), and each scan is answered after that commit. At 300 scans a second a batch
-    is mostly one scan and costs what a single scan did; in a rush batches grow and each
+    is mostly one scan and costs what a single scan did. Once a batch has held more than one
+    scan, the next waits up to ``LINGER_S`` for others, so in a rush batches grow and each
     scan's share of the round trips, the statements' fixed costs and the commit shrinks.
     """
 
