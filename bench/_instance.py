@@ -20,3 +20,14 @@ def demo_instance(home: Path) -> None:
     setup.ensure_site(state)
     setup.ensure_demo_data(state)
     setup.ensure_accreditations(state)
+
+
+def fresh_postgres(url: str) -> None:
+    """Drop and create the benchmark database named in ``url``, and point anbao at it."""
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["ANBAO_DATABASE_URL"] = url

@@ -29,7 +29,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _instance import demo_instance
+from _instance import demo_instance, fresh_postgres
 from _machine import describe
 
 TARGET_RATE, TARGET_P99_MS, PACED_RATE = 1500, 50.0, 300
@@ -333,16 +333,6 @@ def _commits(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _fresh_postgres(url: str) -> None:
-    """Drop and create the benchmark database named in ``url``."""
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 class DiskProbe:
     """Time a small write and fdatasync every 20 ms beside the database, as a commit waits.
 
@@ -436,8 +426,7 @@ def main() -> int:
     )
     opts = parser.parse_args()
     if opts.database:
-        _fresh_postgres(opts.database)
-        os.environ["ANBAO_DATABASE_URL"] = opts.database
+        fresh_postgres(opts.database)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         t0 = time.perf_counter()

@@ -6,6 +6,7 @@ journals, and sync when it is back. Afterwards every decision in every gate's jo
 the database exactly once; the gate journals are compared with the server's counts.
 
 Run: .venv/bin/python bench/reliability_gates.py [--gates 20] [--minutes 10] [--down 20]
+     [--database postgres://postgres@127.0.0.1:5432/anbao_bench]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _instance import demo_instance
+from _instance import demo_instance, fresh_postgres
 from _machine import describe
 
 
@@ -119,12 +120,18 @@ def main() -> int:
     parser.add_argument("--down", type=float, default=20.0, help="seconds the server stays dead")
     parser.add_argument("--rate-scale", type=float, default=1.0)
     parser.add_argument("--speed", type=float, default=9.0, help="profile minutes per minute")
+    parser.add_argument(
+        "--database", default="", help="postgres://... to run on PostgreSQL (recreated)"
+    )
     opts = parser.parse_args()
+    if opts.database:
+        fresh_postgres(opts.database)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         t0 = time.perf_counter()
         root, specs, start = prepare(home, opts.gates)
         print(f"machine: {describe()}")
+        print(f"database: {'PostgreSQL' if opts.database else 'SQLite (WAL)'}")
         print(f"prepared {len(specs)} gates in {time.perf_counter() - t0:.1f} s")
         from anbao.core import clock
         from anbao.gate import sim
